@@ -1,0 +1,42 @@
+//! Test AuthRocket integrations for real, without AuthRocket.
+//!
+//! * [`SigningKey`] and [`TokenBuilder`] mint AuthRocket 1 and 2 login tokens (HS256 and
+//!   RS256, with or without `kid`) with any claims; [`bad`] has ready-made invalid ones.
+//! * [`FakeRealm`] serves a whole AuthRocket realm on `127.0.0.1`: JWKS, the v1 and v2
+//!   session APIs, LoginRocket login/logout pages, revocation, key rotation and fault
+//!   injection, with request counters.
+//!
+//! ```
+//! use authrocket_testkit::{bad, SigningKey, TokenBuilder};
+//!
+//! let key = SigningKey::hs256("jsk_test_realm_secret");
+//! let good = TokenBuilder::v2("usr_frank").claim("name", "Frank").sign(&key);
+//! let expired = bad::expired(&key);
+//! assert_ne!(good, expired);
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod keys;
+mod realm;
+mod token;
+
+pub use keys::SigningKey;
+pub use realm::{FakeOrg, FakeRealm, FakeRealmBuilder, FakeUser, Fault, Login};
+pub use token::{ISSUER, TokenBuilder, b64url, bad, now};
+
+/// A random AuthRocket-style id: `prefix` followed by 22 base62 characters.
+///
+/// ```
+/// let id = authrocket_testkit::random_id("usr_");
+/// assert!(id.starts_with("usr_") && id.len() == 26);
+/// ```
+pub fn random_id(prefix: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut bytes = [0u8; 22];
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    let mut id = String::with_capacity(prefix.len() + bytes.len());
+    id.push_str(prefix);
+    id.extend(bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char));
+    id
+}

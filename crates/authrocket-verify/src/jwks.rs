@@ -1,0 +1,232 @@
+//! The realm's JSON Web Key Set from `<LOGINROCKET_URL>/connect/jwks` (SPEC §3, JWKS).
+//!
+//! * Keys are parsed once per fetch into prepared RS256 keys, from `n`/`e` or from AuthRocket's
+//!   `x5c[0]` (a bare base64 SPKI public key, not a certificate).
+//! * A known `kid` is a read of an `Arc`'d map: no lock is held across any I/O.
+//! * An unknown `kid` triggers at most one fetch per refresh interval, **single-flight**: every
+//!   caller in the interval awaits the same shared fetch, which runs to completion even if the
+//!   caller that started it goes away. A flood of random `kid`s costs one fetch per interval.
+//! * A failed fetch keeps the last good key set.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use serde::Deserialize;
+
+use crate::error::VerifyError;
+use crate::http;
+use crate::keys::VerifyingKey;
+
+/// Largest JWKS document accepted.
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// Same-origin redirects followed at most.
+const MAX_REDIRECTS: usize = 3;
+
+type KeyMap = HashMap<String, Arc<VerifyingKey>>;
+type FetchOutcome = Result<(), &'static str>;
+
+/// The JWKS key source. Cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Jwks {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    url: reqwest::Url,
+    client: reqwest::Client,
+    refresh_interval: Duration,
+    keys: RwLock<Arc<KeyMap>>,
+    /// The latest fetch (running or finished), shared by everyone who needs its outcome.
+    latest: Mutex<Option<Fetch>>,
+    fetches: AtomicU64,
+}
+
+struct Fetch {
+    started: Instant,
+    outcome: Shared<BoxFuture<'static, FetchOutcome>>,
+}
+
+impl std::fmt::Debug for Fetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetch").field("started", &self.started).finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct JwkSetDoc {
+    keys: Vec<RawJwk>,
+}
+
+#[derive(Deserialize)]
+struct RawJwk {
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    kty: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default, rename = "use")]
+    use_: Option<String>,
+    #[serde(default)]
+    x5c: Option<Vec<String>>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+}
+
+/// base64url as JWKs use it, padding tolerated.
+const B64URL_LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+impl RawJwk {
+    /// The key this JWK describes, if it is a usable RS256 signing key with a `kid`.
+    fn into_key(self) -> Option<(String, VerifyingKey)> {
+        let kid = self.kid.filter(|k| !k.is_empty())?;
+        if self.use_.as_deref().is_some_and(|u| u != "sig") {
+            return None;
+        }
+        if self.kty.as_deref().is_some_and(|k| k != "RSA") {
+            return None;
+        }
+        if self.alg.as_deref().is_some_and(|a| a != "RS256") {
+            return None;
+        }
+        if let (Some(n), Some(e)) = (&self.n, &self.e) {
+            let n = B64URL_LENIENT.decode(n).ok()?;
+            let e = B64URL_LENIENT.decode(e).ok()?;
+            if let Ok(key) = VerifyingKey::rs256_from_components(&n, &e) {
+                return Some((kid, key));
+            }
+        }
+        let first = self.x5c?.into_iter().next()?;
+        let der = base64::engine::general_purpose::STANDARD.decode(first.trim()).ok()?;
+        VerifyingKey::rs256_from_der(&der).ok().map(|key| (kid, key))
+    }
+}
+
+impl Jwks {
+    pub(crate) fn new(url: reqwest::Url, client: reqwest::Client, refresh_interval: Duration) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                url,
+                client,
+                refresh_interval,
+                keys: RwLock::new(Arc::new(KeyMap::new())),
+                latest: Mutex::new(None),
+                fetches: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// How many fetches have been started so far.
+    pub(crate) fn fetch_count(&self) -> u64 {
+        self.inner.fetches.load(Ordering::Relaxed)
+    }
+
+    fn lookup(&self, kid: &str) -> Option<Arc<VerifyingKey>> {
+        self.inner.keys.read().expect("jwks lock").get(kid).cloned()
+    }
+
+    /// The key for `kid`, fetching the key set when `kid` is unknown (rate-limited,
+    /// single-flight).
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, VerifyError> {
+        if let Some(key) = self.lookup(kid) {
+            return Ok(key);
+        }
+        let outcome = self.refresh().await;
+        if let Some(key) = self.lookup(kid) {
+            return Ok(key);
+        }
+        match outcome {
+            Ok(()) => Err(VerifyError::UnknownKey),
+            Err(reason) => Err(VerifyError::unavailable(reason)),
+        }
+    }
+
+    /// Fetch the key set now unless a fetch started within the refresh interval, in which
+    /// case its outcome is shared. Used on unknown `kid`s and to warm up at start-up.
+    pub(crate) async fn refresh(&self) -> FetchOutcome {
+        let outcome = {
+            let mut latest = self.inner.latest.lock().expect("jwks lock");
+            match &*latest {
+                Some(f) if f.started.elapsed() < self.inner.refresh_interval => f.outcome.clone(),
+                _ => {
+                    let inner = Arc::clone(&self.inner);
+                    let outcome = async move { inner.fetch_and_store().await }.boxed().shared();
+                    *latest = Some(Fetch { started: Instant::now(), outcome: outcome.clone() });
+                    outcome
+                }
+            }
+        };
+        outcome.await
+    }
+}
+
+impl Inner {
+    async fn fetch_and_store(&self) -> FetchOutcome {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let result = self.fetch().await;
+        match &result {
+            Ok(keys) => {
+                tracing::debug!(keys = keys.len(), "authrocket: JWKS fetched");
+                *self.keys.write().expect("jwks lock") = Arc::new(keys.clone());
+            }
+            Err(reason) => {
+                tracing::warn!(reason, "authrocket: JWKS fetch failed; keeping the last good key set");
+            }
+        }
+        result.map(|_| ())
+    }
+
+    async fn fetch(&self) -> Result<KeyMap, &'static str> {
+        let mut url = self.url.clone();
+        let mut redirects = 0;
+        let response = loop {
+            let response = self
+                .client
+                .get(url.clone())
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .map_err(|e| http::describe(&e))?;
+            if !response.status().is_redirection() {
+                break response;
+            }
+            redirects += 1;
+            let next = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| url.join(l).ok())
+                .ok_or("JWKS redirect without a usable location")?;
+            if next.origin() != self.url.origin() {
+                return Err("JWKS redirect to another host refused");
+            }
+            if redirects > MAX_REDIRECTS {
+                return Err("too many JWKS redirects");
+            }
+            url = next;
+        };
+        if !response.status().is_success() {
+            return Err("JWKS endpoint answered an error status");
+        }
+        let body = http::read_capped(response, MAX_JWKS_BYTES).await?;
+        let doc: JwkSetDoc = serde_json::from_slice(&body).map_err(|_| "JWKS document is not valid")?;
+        let keys: KeyMap =
+            doc.keys.into_iter().filter_map(RawJwk::into_key).map(|(k, v)| (k, Arc::new(v))).collect();
+        if keys.is_empty() {
+            return Err("JWKS document has no usable RS256 key");
+        }
+        Ok(keys)
+    }
+}

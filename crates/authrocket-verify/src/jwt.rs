@@ -1,0 +1,135 @@
+//! Compact JWS handling (SPEC §3.1–3.3): strict splitting, canonical base64url, the header
+//! rules, and signature verification with a key that pins the algorithm.
+//!
+//! Nothing here trusts the token to choose anything: `alg` must equal the key's algorithm,
+//! `jku`/`x5u`/`jwk`/`x5c` are never read, and `kid` is only returned to the caller so it can
+//! select among keys the realm itself published.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde::Deserialize;
+
+use crate::error::VerifyError;
+use crate::keys::{Algorithm, VerifyingKey};
+
+/// base64url as JWS requires it: no padding, no `+`/`/`, no non-zero trailing bits.
+pub(crate) const B64URL: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// The default maximum token length (SPEC §3.1).
+pub(crate) const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// Largest signature we accept: RSA-8192.
+const MAX_SIGNATURE_LEN: usize = 1024;
+
+/// A token split into its three segments, checked for shape but not yet verified.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Compact<'t> {
+    /// `header.payload`: the bytes the signature covers.
+    signing_input: &'t str,
+    header: &'t str,
+    payload: &'t str,
+    signature: &'t str,
+}
+
+/// The header parameters we read. Everything else (`typ`, `jku`, `x5u`, `jwk`, `x5c`, …) is
+/// skipped unread.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub(crate) kid: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// `true` whenever the field is present at all, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
+}
+
+fn is_b64url_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+impl<'t> Compact<'t> {
+    /// Split a token: exactly three non-empty segments of base64url characters, within
+    /// `max_len` bytes.
+    pub(crate) fn split(token: &'t str, max_len: usize) -> Result<Self, VerifyError> {
+        if token.is_empty() {
+            return Err(VerifyError::MissingToken);
+        }
+        if token.len() > max_len {
+            return Err(VerifyError::TooLarge { max: max_len });
+        }
+        let mut dots = 0usize;
+        for &b in token.as_bytes() {
+            if b == b'.' {
+                dots += 1;
+            } else if !is_b64url_char(b) {
+                return Err(VerifyError::malformed("not base64url"));
+            }
+        }
+        if dots != 2 {
+            return Err(VerifyError::malformed("not three segments"));
+        }
+        let (signing_input, signature) = token.rsplit_once('.').expect("two dots");
+        let (header, payload) = signing_input.split_once('.').expect("one dot");
+        if header.is_empty() || payload.is_empty() || signature.is_empty() {
+            return Err(VerifyError::malformed("empty segment"));
+        }
+        Ok(Self { signing_input, header, payload, signature })
+    }
+
+    /// Decode the header segment (the caller keeps the buffer and parses from it).
+    pub(crate) fn header_bytes(&self) -> Result<Vec<u8>, VerifyError> {
+        B64URL.decode(self.header).map_err(|_| VerifyError::malformed("header is not base64url"))
+    }
+
+    /// Decode the payload segment.
+    pub(crate) fn payload_bytes(&self) -> Result<Vec<u8>, VerifyError> {
+        B64URL.decode(self.payload).map_err(|_| VerifyError::malformed("payload is not base64url"))
+    }
+
+    /// Verify the signature with `key`. The header must already have been checked against the
+    /// key's algorithm ([`Header::check`]).
+    pub(crate) fn verify_signature(&self, key: &VerifyingKey) -> Result<(), VerifyError> {
+        let mut buf = [0u8; MAX_SIGNATURE_LEN + 4];
+        let len = B64URL
+            .decode_slice(self.signature, &mut buf)
+            .map_err(|_| VerifyError::malformed("signature is not base64url"))?;
+        if key.verify(self.signing_input.as_bytes(), &buf[..len]) {
+            Ok(())
+        } else {
+            Err(VerifyError::BadSignature)
+        }
+    }
+}
+
+impl<'a> Header<'a> {
+    /// Parse a decoded header.
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, VerifyError> {
+        serde_json::from_slice(bytes).map_err(|_| VerifyError::malformed("header is not valid"))
+    }
+
+    /// Apply the header rules for a key of algorithm `expected`: `alg` must be exactly the
+    /// key's algorithm (so `none`, `HS256` against an RSA key, … fail) and `crit` is refused.
+    pub(crate) fn check(&self, expected: Algorithm) -> Result<(), VerifyError> {
+        if self.alg != expected.header_name() {
+            return Err(VerifyError::UnsupportedAlgorithm);
+        }
+        if self.crit {
+            return Err(VerifyError::UnsupportedHeader);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,54 @@
+//! Verify [AuthRocket](https://authrocket.com) login tokens and learn who the user is.
+//!
+//! A [`Verifier`] turns the token your frontend sends (`Authorization: Bearer …`, the
+//! `arToken` cookie, or `?token=` after a LoginRocket redirect) into a verified [`Session`]:
+//! user id, name, email, session id and memberships with permissions — or a [`VerifyError`]
+//! with a stable [`code`](VerifyError::code) that says whether to answer 401 or 503.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use authrocket_verify::Verifier;
+//!
+//! let verifier = Verifier::from_env()?; // AUTHROCKET_JWT_KEY, LOGINROCKET_URL, …
+//! let session = verifier.verify("eyJhbGciOi...").await?;
+//! println!("{} <{:?}>", session.user_id(), session.user().email);
+//! # Ok(()) }
+//! ```
+//!
+//! # How tokens are checked
+//!
+//! Offline, a token must be a canonical compact JWS no longer than 8 KiB whose `alg` is
+//! exactly the algorithm of the configured key (HS256 for a realm secret, RS256 for an RSA
+//! public key or a JWKS key); `none`, any other algorithm and a `crit` header are refused, and
+//! `jku`, `x5u`, `jwk` and `x5c` are never used to find a key. Then `exp` (required), `nbf`,
+//! `iat`, `iss` and the realm are checked with one leeway. AuthRocket 1 and 2 claim sets are
+//! both understood. See [`VerifierBuilder`] for every setting and its default.
+//!
+//! # Cryptography
+//!
+//! `jsonwebtoken` 11 is built with its **`aws_lc_rs`** backend and without `rust_crypto`, so
+//! exactly one provider is compiled in and its run-time "no provider installed" panic cannot
+//! happen. aws-lc-rs was chosen over the pure-Rust `rsa` crate because RS256 verification is
+//! about 7× faster there and `rsa` carries an open advisory (RUSTSEC-2023-0071), and over
+//! `ring` because `reqwest`'s rustls uses aws-lc-rs already (one C library, built once).
+//! jsonwebtoken parses PEM keys; the per-token work then calls aws-lc-rs directly with keys
+//! prepared once — an HMAC key with its pads precomputed, an RSA key already decoded — where
+//! `jsonwebtoken::crypto::verify` would rebuild them on every call. HMAC comparison is
+//! aws-lc's constant-time `hmac::verify`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod claims;
+pub mod config;
+mod error;
+mod http;
+mod jwks;
+mod jwt;
+mod keys;
+mod session;
+mod verifier;
+
+pub use config::{DEFAULT_ISSUER, ENV_VARS, Mode, VerifierBuilder};
+pub use error::{ConfigError, ErrorKind, VerifyError};
+pub use session::{Generation, Membership, Session, User};
+pub use verifier::Verifier;

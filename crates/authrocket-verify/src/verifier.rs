@@ -1,0 +1,254 @@
+//! [`Verifier`]: the one object an application builds at start-up and clones everywhere.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::Instrument;
+
+use crate::claims::{ClaimRules, RawClaims};
+use crate::config::{Mode, VerifierBuilder};
+use crate::error::{ConfigError, VerifyError};
+use crate::jwks::Jwks;
+use crate::jwt::{Compact, Header};
+use crate::keys::{self, Algorithm, VerifyingKey};
+use crate::session::Session;
+
+/// Verifies AuthRocket login tokens. Build it once, clone it freely (one reference count).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use authrocket_verify::Verifier;
+///
+/// let verifier = Verifier::from_env()?;          // reads AUTHROCKET_* / LOGINROCKET_URL
+/// match verifier.verify("eyJhbGciOi...").await {
+///     Ok(session) => println!("hello {}", session.user_id()),
+///     Err(e) if e.is_unavailable() => println!("try again later ({})", e.code()),
+///     Err(e) => println!("rejected: {}", e.code()),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    mode: Mode,
+    keys: KeySource,
+    rules: ClaimRules,
+    max_token_len: usize,
+    loginrocket_url: Option<reqwest::Url>,
+}
+
+/// Where signature keys come from.
+#[derive(Debug)]
+enum KeySource {
+    /// `AUTHROCKET_JWT_KEY` / `AUTHROCKET_JWT_SECRET`, parsed once.
+    Static(Arc<VerifyingKey>),
+    /// `<LOGINROCKET_URL>/connect/jwks`.
+    Jwks(Jwks),
+    /// Online mode without any key source: no offline check.
+    None,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("mode", &self.inner.mode)
+            .field("keys", &self.inner.keys)
+            .field("rules", &self.inner.rules)
+            .field("max_token_len", &self.inner.max_token_len)
+            .finish_non_exhaustive()
+    }
+}
+
+fn parse_url(variable: &'static str, value: &str) -> Result<reqwest::Url, ConfigError> {
+    let url = reqwest::Url::parse(value.trim())
+        .map_err(|_| ConfigError::invalid(variable, "not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::invalid(variable, "the URL must use http or https"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::invalid(variable, "the URL must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+/// `base` with `segments` appended as path segments (one `/` between, whatever `base` ends in).
+pub(crate) fn join_path(base: &reqwest::Url, segments: &[&str]) -> reqwest::Url {
+    let mut url = base.clone();
+    {
+        let mut path = url.path_segments_mut().expect("http(s) URLs have a path");
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
+pub(crate) fn now_unix() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Verifier {
+    /// A builder with every setting at its default. See [`VerifierBuilder`].
+    pub fn builder() -> VerifierBuilder {
+        VerifierBuilder::new()
+    }
+
+    /// Build a verifier from SPEC §2's environment variables. Fails with a [`ConfigError`]
+    /// naming the variable to fix; makes no network request.
+    ///
+    /// ```no_run
+    /// let verifier = authrocket_verify::Verifier::from_env()?;
+    /// # Ok::<(), authrocket_verify::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        VerifierBuilder::from_env()?.build()
+    }
+
+    pub(crate) fn from_builder(b: VerifierBuilder) -> Result<Self, ConfigError> {
+        let loginrocket_url =
+            b.loginrocket_url.as_deref().map(|u| parse_url("LOGINROCKET_URL", u)).transpose()?;
+        let static_key = match &b.jwt_key {
+            Some((variable, secret)) => Some(keys::parse_static_key(variable, &secret.0)?),
+            None => None,
+        };
+        let has_key_source = static_key.is_some() || loginrocket_url.is_some();
+        let mode = match b.mode {
+            Some(mode) => mode,
+            None if has_key_source => Mode::Offline,
+            None => return Err(ConfigError::NoKeySource),
+        };
+        if mode != Mode::Offline {
+            return Err(ConfigError::ModeNeeds {
+                variable: "AUTHROCKET_VERIFY_MODE",
+                mode: mode.as_str(),
+                needs: "AUTHROCKET_URL and AUTHROCKET_API_KEY (the session API)",
+            });
+        }
+        if !has_key_source {
+            return Err(ConfigError::NoKeySource);
+        }
+        if b.max_token_len == 0 {
+            return Err(ConfigError::invalid("max_token_len", "must be at least 1 byte"));
+        }
+        let client = crate::http::client(b.api_timeout)?;
+        let keys = match (static_key, &loginrocket_url) {
+            (Some(key), _) => KeySource::Static(Arc::new(key)),
+            (None, Some(base)) => KeySource::Jwks(Jwks::new(
+                join_path(base, &["connect", "jwks"]),
+                client,
+                b.jwks_refresh_interval,
+            )),
+            (None, None) => KeySource::None,
+        };
+        let rules = ClaimRules {
+            issuer: b.issuer,
+            realm: b.realm,
+            leeway: i64::try_from(b.leeway.as_secs()).unwrap_or(i64::MAX),
+            require_exp: b.require_exp,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                mode,
+                keys,
+                rules,
+                max_token_len: b.max_token_len,
+                loginrocket_url,
+            }),
+        })
+    }
+
+    /// The mode this verifier runs in.
+    pub fn mode(&self) -> Mode {
+        self.inner.mode
+    }
+
+    /// The configured `LOGINROCKET_URL`, if any (the base of login and logout redirects).
+    pub fn loginrocket_url(&self) -> Option<&reqwest::Url> {
+        self.inner.loginrocket_url.as_ref()
+    }
+
+    /// How many JWKS fetches this verifier has started (0 with a static key).
+    pub fn jwks_fetches(&self) -> u64 {
+        match &self.inner.keys {
+            KeySource::Jwks(jwks) => jwks.fetch_count(),
+            _ => 0,
+        }
+    }
+
+    /// Fetch the realm's JWKS now, so the first request does not wait for it. A no-op with a
+    /// static key. Failing here is not fatal: the fetch is retried when a token needs it.
+    ///
+    /// ```no_run
+    /// # async fn run(verifier: authrocket_verify::Verifier) {
+    /// if let Err(e) = verifier.warm_up().await {
+    ///     eprintln!("JWKS not reachable yet: {e}");
+    /// }
+    /// # }
+    /// ```
+    pub async fn warm_up(&self) -> Result<(), VerifyError> {
+        match &self.inner.keys {
+            KeySource::Jwks(jwks) => jwks.refresh().await.map_err(VerifyError::unavailable),
+            _ => Ok(()),
+        }
+    }
+
+    /// Verify `token` and return the session it proves. An empty token is
+    /// [`VerifyError::MissingToken`].
+    ///
+    /// Runs inside a `debug`-level `authrocket.verify` span that records the outcome and the
+    /// error code; the token is never recorded.
+    ///
+    /// ```no_run
+    /// # async fn run(verifier: authrocket_verify::Verifier, token: &str) {
+    /// match verifier.verify(token).await {
+    ///     Ok(session) => println!("{} ({:?})", session.user_id(), session.user().email),
+    ///     Err(e) => println!("{}: {}", e.code(), e),
+    /// }
+    /// # }
+    /// ```
+    pub async fn verify(&self, token: &str) -> Result<Session, VerifyError> {
+        let span = tracing::debug_span!(
+            "authrocket.verify",
+            mode = self.inner.mode.as_str(),
+            outcome = tracing::field::Empty,
+            code = tracing::field::Empty,
+        );
+        let result = self.verify_offline(token).instrument(span.clone()).await;
+        match &result {
+            Ok(_) => {
+                span.record("outcome", "accepted");
+            }
+            Err(e) => {
+                span.record("outcome", "rejected");
+                span.record("code", e.code());
+                span.in_scope(|| tracing::debug!(code = e.code(), reason = %e, "authrocket: token rejected"));
+            }
+        }
+        result
+    }
+
+    async fn verify_offline(&self, token: &str) -> Result<Session, VerifyError> {
+        let compact = Compact::split(token, self.inner.max_token_len)?;
+        let header_bytes = compact.header_bytes()?;
+        let header = Header::parse(&header_bytes)?;
+        let key = match &self.inner.keys {
+            KeySource::Static(key) => {
+                header.check(key.algorithm())?;
+                Arc::clone(key)
+            }
+            KeySource::Jwks(jwks) => {
+                header.check(Algorithm::Rs256)?;
+                let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or(VerifyError::UnknownKey)?;
+                jwks.key(kid).await?
+            }
+            KeySource::None => return Err(VerifyError::UnknownKey),
+        };
+        compact.verify_signature(&key)?;
+        let payload = compact.payload_bytes()?;
+        let claims = RawClaims::parse(&payload)?;
+        let generation = claims.validate(&self.inner.rules, now_unix())?;
+        Ok(Session::new(claims.into_session(generation)))
+    }
+}

@@ -1,0 +1,20 @@
+//! Know who is calling your Rust backend when its users sign in with
+//! [AuthRocket](https://authrocket.com).
+//!
+//! This facade re-exports the workspace's crates:
+//!
+//! * [`verify`] — the core: a cheap-to-clone [`Verifier`] that turns an
+//!   AuthRocket login token into a verified [`Session`].
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = authrocket::Verifier::from_env()?;
+//! let session = verifier.verify("eyJhbGciOi...").await?;
+//! println!("{} is signed in", session.user().id);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub use authrocket_verify as verify;
+pub use authrocket_verify::{ConfigError, Session, VerifyError, Verifier, VerifierBuilder};
