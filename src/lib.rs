@@ -17,4 +17,9 @@
 #![warn(missing_docs)]
 
 pub use authrocket_verify as verify;
-pub use authrocket_verify::{ConfigError, Session, VerifyError, Verifier, VerifierBuilder};
+pub use authrocket_verify::{ConfigError, Session, Verifier, VerifierBuilder, VerifyError};
+
+/// The README's code blocks, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -55,7 +55,10 @@ impl SigningKey {
 
     /// An HS256 key from arbitrary bytes (e.g. to forge a token "signed" with a public key).
     pub fn hs256_bytes(secret: impl Into<Vec<u8>>) -> Self {
-        Self { material: Material::Hs256(secret.into().into()), kid: None }
+        Self {
+            material: Material::Hs256(secret.into().into()),
+            kid: None,
+        }
     }
 
     /// A fresh random HS256 realm secret (`jsk_` + 32 random characters).
@@ -66,7 +69,10 @@ impl SigningKey {
     /// A freshly generated 2048-bit RSA key pair for RS256.
     pub fn generate_rs256() -> Self {
         let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key generation");
-        Self { material: Material::Rs256(Arc::new(pair)), kid: None }
+        Self {
+            material: Material::Rs256(Arc::new(pair)),
+            kid: None,
+        }
     }
 
     /// The same key, announcing `kid` in the tokens it signs and in its JWK.
@@ -100,9 +106,13 @@ impl SigningKey {
     /// The RSA public key as SubjectPublicKeyInfo DER (RS256 only).
     pub fn public_key_der(&self) -> Option<Vec<u8>> {
         match &self.material {
-            Material::Rs256(pair) => {
-                Some(pair.public_key().as_der().expect("public key DER").as_ref().to_vec())
-            }
+            Material::Rs256(pair) => Some(
+                pair.public_key()
+                    .as_der()
+                    .expect("public key DER")
+                    .as_ref()
+                    .to_vec(),
+            ),
             Material::Hs256(_) => None,
         }
     }
@@ -120,13 +130,18 @@ impl SigningKey {
             .chunks(64)
             .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
             .collect();
-        Some(format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", lines.join("\n")))
+        Some(format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            lines.join("\n")
+        ))
     }
 
     /// The key as AuthRocket publishes it in `/connect/jwks` (RS256 only): `x5c[0]` holds the
     /// bare base64 SPKI, and `n`/`e` are present too.
     pub fn jwk(&self) -> Option<Value> {
-        let Material::Rs256(pair) = &self.material else { return None };
+        let Material::Rs256(pair) = &self.material else {
+            return None;
+        };
         let public = pair.public_key();
         let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
         let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
@@ -145,12 +160,19 @@ impl SigningKey {
     pub fn sign_raw(&self, message: &[u8]) -> Vec<u8> {
         match &self.material {
             Material::Hs256(secret) => {
-                hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), message).as_ref().to_vec()
+                hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), message)
+                    .as_ref()
+                    .to_vec()
             }
             Material::Rs256(pair) => {
                 let mut sig = vec![0; pair.public_modulus_len()];
-                pair.sign(&RSA_PKCS1_SHA256, &rand::SystemRandom::new(), message, &mut sig)
-                    .expect("RSA signing");
+                pair.sign(
+                    &RSA_PKCS1_SHA256,
+                    &rand::SystemRandom::new(),
+                    message,
+                    &mut sig,
+                )
+                .expect("RSA signing");
                 sig
             }
         }

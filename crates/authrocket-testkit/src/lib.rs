@@ -37,6 +37,10 @@ pub fn random_id(prefix: &str) -> String {
     aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
     let mut id = String::with_capacity(prefix.len() + bytes.len());
     id.push_str(prefix);
-    id.extend(bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char));
+    id.extend(
+        bytes
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char),
+    );
     id
 }

@@ -204,7 +204,9 @@ impl FakeRealmBuilder {
             .route("/login", get(login_page))
             .route("/logout", get(logout_page))
             .with_state(Arc::clone(&state));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -214,7 +216,12 @@ impl FakeRealmBuilder {
                 })
                 .await;
         });
-        FakeRealm { state, addr, shutdown: Some(tx), task: Some(task) }
+        FakeRealm {
+            state,
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 }
 
@@ -240,7 +247,9 @@ pub struct FakeRealm {
 
 impl std::fmt::Debug for FakeRealm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeRealm").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("FakeRealm")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -260,7 +269,12 @@ impl FakeRealm {
 
     /// Configure a realm before starting it.
     pub fn builder() -> FakeRealmBuilder {
-        FakeRealmBuilder { hs256: false, embed_user: true, session_ttl: 3600, realm_id: None }
+        FakeRealmBuilder {
+            hs256: false,
+            embed_user: true,
+            session_ttl: 3600,
+            realm_id: None,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, RealmState> {
@@ -446,7 +460,12 @@ fn login_v2(st: &mut RealmState, email: &str) -> Login {
         .claim("exp", exp)
         .sign(st.keys.last().expect("a key"));
     store_session(st, &session_id, &token, &user.id, exp);
-    Login { token, session_id, user, expires_at: exp }
+    Login {
+        token,
+        session_id,
+        user,
+        expires_at: exp,
+    }
 }
 
 /// Log `email` in with an AuthRocket 1 token (`uid`, `tk`, `aud` = realm, `m[]`).
@@ -472,7 +491,12 @@ fn login_v1(st: &mut RealmState, email: &str) -> Login {
         .claim("exp", exp)
         .sign(st.keys.last().expect("a key"));
     store_session(st, &session_id, &token, &user.id, exp);
-    Login { token, session_id, user, expires_at: exp }
+    Login {
+        token,
+        session_id,
+        user,
+        expires_at: exp,
+    }
 }
 
 fn find_or_create_user(st: &mut RealmState, email: &str) -> FakeUser {
@@ -518,21 +542,34 @@ fn store_session(st: &mut RealmState, id: &str, token: &str, user_id: &str, exp:
 }
 
 fn errors(status: StatusCode, message: &str) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], json!({"errors": [message]}).to_string())
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"errors": [message]}).to_string(),
+    )
         .into_response()
 }
 
 fn json_ok(body: Value) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Count the request and take the fault to inject, if any.
 fn begin(state: &Shared, endpoint: &'static str, headers: &HeaderMap) -> Option<Fault> {
     let mut st = state.lock().expect("fake realm state");
     *st.counts.entry(endpoint).or_default() += 1;
-    st.last_user_agent =
-        headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    st.faults.queue.pop_front().or_else(|| st.faults.always.clone())
+    st.last_user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    st.faults
+        .queue
+        .pop_front()
+        .or_else(|| st.faults.always.clone())
 }
 
 /// Answer a fault, or `None` to answer normally (after any latency).
@@ -544,16 +581,21 @@ async fn fault_response(fault: Option<Fault>, state: &Shared) -> Option<Response
         }
         Fault::RateLimited { retry_after } => {
             let mut r = errors(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded");
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             Some(r)
         }
         Fault::Latency(d) => {
             tokio::time::sleep(d).await;
             None
         }
-        Fault::TruncatedJson => {
-            Some(([(header::CONTENT_TYPE, "application/json")], r#"{"object":"session","id":"kss_"#).into_response())
-        }
+        Fault::TruncatedJson => Some(
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"object":"session","id":"kss_"#,
+            )
+                .into_response(),
+        ),
         Fault::OversizedBody => {
             let mut body = String::from(r#"{"object":"session","padding":""#);
             body.push_str(&"x".repeat(1 << 20));
@@ -569,8 +611,12 @@ async fn fault_response(fault: Option<Fault>, state: &Shared) -> Option<Response
                 Err(std::io::Error::other("injected: connection dropped")),
             ];
             let mut r = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(4096));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(4096));
             Some(r)
         }
         Fault::WrongSession => {
@@ -634,16 +680,27 @@ fn session_json(st: &RealmState, s: &StoredSession, embed: bool, version: &str) 
 }
 
 /// The API credential checks AuthRocket makes: `None` when they pass.
-fn check_credentials(st: &RealmState, headers: &HeaderMap, key_header: &str, realm_header: &str) -> Option<Response> {
+fn check_credentials(
+    st: &RealmState,
+    headers: &HeaderMap,
+    key_header: &str,
+    realm_header: &str,
+) -> Option<Response> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if get(key_header) != Some(st.api_key.as_str()) {
         return Some(errors(StatusCode::UNAUTHORIZED, "Invalid API key"));
     }
     if get(realm_header).is_some_and(|r| r != st.realm_id) {
-        return Some(errors(StatusCode::FORBIDDEN, "Realm not accessible with this API key"));
+        return Some(errors(
+            StatusCode::FORBIDDEN,
+            "Realm not accessible with this API key",
+        ));
     }
     if !get("accept").is_some_and(|a| a.contains("application/json")) {
-        return Some(errors(StatusCode::NOT_ACCEPTABLE, "Accept application/json"));
+        return Some(errors(
+            StatusCode::NOT_ACCEPTABLE,
+            "Accept application/json",
+        ));
     }
     None
 }
@@ -658,7 +715,11 @@ fn find_session(st: &RealmState, id_or_token: &str) -> Option<StoredSession> {
     (!s.revoked && s.expires_at > now()).then(|| s.clone())
 }
 
-async fn session_v2(State(state): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn session_v2(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let fault = begin(&state, "/v2/sessions", &headers);
     if let Some(r) = fault_response(fault, &state).await {
         return r;
@@ -673,7 +734,11 @@ async fn session_v2(State(state): State<Shared>, Path(id): Path<String>, headers
     }
 }
 
-async fn user_v2(State(state): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn user_v2(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let fault = begin(&state, "/v2/users", &headers);
     if let Some(r) = fault_response(fault, &state).await {
         return r;
@@ -688,13 +753,18 @@ async fn user_v2(State(state): State<Shared>, Path(id): Path<String>, headers: H
     }
 }
 
-async fn session_v1(State(state): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn session_v1(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let fault = begin(&state, "/v1/sessions", &headers);
     if let Some(r) = fault_response(fault, &state).await {
         return r;
     }
     let st = state.lock().expect("fake realm state");
-    if let Some(r) = check_credentials(&st, &headers, "x-authrocket-api-key", "x-authrocket-realm") {
+    if let Some(r) = check_credentials(&st, &headers, "x-authrocket-api-key", "x-authrocket-realm")
+    {
         return r;
     }
     match find_session(&st, &id) {
@@ -725,8 +795,16 @@ fn redirect_back(redirect_uri: &str, extra: &[(&str, &str)]) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
 }
 
-async fn login_page(State(state): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
-    *state.lock().expect("fake realm state").counts.entry("/login").or_default() += 1;
+async fn login_page(
+    State(state): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    *state
+        .lock()
+        .expect("fake realm state")
+        .counts
+        .entry("/login")
+        .or_default() += 1;
     let Some(back) = q.get("redirect_uri") else {
         return errors(StatusCode::BAD_REQUEST, "redirect_uri is required");
     };
@@ -735,7 +813,10 @@ async fn login_page(State(state): State<Shared>, Query(q): Query<HashMap<String,
     redirect_back(back, &[("token", &login.token)])
 }
 
-async fn logout_page(State(state): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn logout_page(
+    State(state): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let mut st = state.lock().expect("fake realm state");
     *st.counts.entry("/logout").or_default() += 1;
     if let Some(s) = q.get("session").and_then(|id| st.sessions.get_mut(id)) {

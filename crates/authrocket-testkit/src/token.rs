@@ -13,7 +13,9 @@ pub const ISSUER: &str = "https://authrocket.com";
 
 /// Seconds since the Unix epoch, now.
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// base64url without padding, as JWS uses it.
@@ -93,7 +95,9 @@ impl TokenBuilder {
 
     /// Start from an arbitrary claim set (an empty header but for what signing adds).
     pub fn from_claims(claims: Value) -> Self {
-        let Value::Object(claims) = claims else { panic!("claims must be a JSON object") };
+        let Value::Object(claims) = claims else {
+            panic!("claims must be a JSON object")
+        };
         let mut header = Map::new();
         header.insert("typ".into(), "JWT".into());
         Self { header, claims }
@@ -163,17 +167,24 @@ pub mod bad {
 
     /// Expired an hour ago.
     pub fn expired(key: &SigningKey) -> String {
-        TokenBuilder::v2("usr_bad").claim("iat", now() - 7200).expires_in(-3600).sign(key)
+        TokenBuilder::v2("usr_bad")
+            .claim("iat", now() - 7200)
+            .expires_in(-3600)
+            .sign(key)
     }
 
     /// Issued by someone other than AuthRocket.
     pub fn foreign_issuer(key: &SigningKey) -> String {
-        TokenBuilder::v2("usr_bad").claim("iss", "https://evil.example").sign(key)
+        TokenBuilder::v2("usr_bad")
+            .claim("iss", "https://evil.example")
+            .sign(key)
     }
 
     /// From another realm (`rid`).
     pub fn foreign_realm(key: &SigningKey) -> String {
-        TokenBuilder::v2("usr_bad").claim("rid", "rl_someone_else").sign(key)
+        TokenBuilder::v2("usr_bad")
+            .claim("rid", "rl_someone_else")
+            .sign(key)
     }
 
     /// Signed by a key nobody configured (same algorithm as `like`).

@@ -35,7 +35,11 @@ impl<'de> Deserialize<'de> for TimeClaim {
                 f.write_str("a NumericDate")
             }
             fn visit_i64<E>(self, v: i64) -> Result<TimeClaim, E> {
-                Ok(if (0..=MAX_TIME).contains(&v) { TimeClaim::Valid(v) } else { TimeClaim::Invalid })
+                Ok(if (0..=MAX_TIME).contains(&v) {
+                    TimeClaim::Valid(v)
+                } else {
+                    TimeClaim::Invalid
+                })
             }
             fn visit_u64<E>(self, v: u64) -> Result<TimeClaim, E> {
                 Ok(match i64::try_from(v) {
@@ -233,7 +237,9 @@ impl<'a> RawClaims<'a> {
                 return Err(VerifyError::Expired);
             }
             TimeClaim::Valid(_) => {}
-            TimeClaim::Invalid => return Err(VerifyError::invalid_claims("exp is not a valid time")),
+            TimeClaim::Invalid => {
+                return Err(VerifyError::invalid_claims("exp is not a valid time"));
+            }
             TimeClaim::Absent if rules.require_exp => {
                 return Err(VerifyError::invalid_claims("exp is required"));
             }
@@ -243,14 +249,18 @@ impl<'a> RawClaims<'a> {
             TimeClaim::Valid(nbf) if now.saturating_add(leeway) < nbf => {
                 return Err(VerifyError::NotYetValid);
             }
-            TimeClaim::Invalid => return Err(VerifyError::invalid_claims("nbf is not a valid time")),
+            TimeClaim::Invalid => {
+                return Err(VerifyError::invalid_claims("nbf is not a valid time"));
+            }
             _ => {}
         }
         match self.iat {
             TimeClaim::Valid(iat) if iat > now.saturating_add(leeway) => {
                 return Err(VerifyError::NotYetValid);
             }
-            TimeClaim::Invalid => return Err(VerifyError::invalid_claims("iat is not a valid time")),
+            TimeClaim::Invalid => {
+                return Err(VerifyError::invalid_claims("iat is not a valid time"));
+            }
             _ => {}
         }
         if let Some(expected) = &rules.issuer {
@@ -331,7 +341,11 @@ impl<'a> RawClaims<'a> {
                     custom: self.cs,
                 },
                 session_id: owned(&self.tk),
-                realm_id: self.aud.as_ref().and_then(Audience::single).map(str::to_owned),
+                realm_id: self
+                    .aud
+                    .as_ref()
+                    .and_then(Audience::single)
+                    .map(str::to_owned),
                 issued_at,
                 expires_at,
                 memberships: self

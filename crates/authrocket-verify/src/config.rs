@@ -124,7 +124,10 @@ pub struct VerifierBuilder {
 impl fmt::Debug for VerifierBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifierBuilder")
-            .field("jwt_key", &self.jwt_key.as_ref().map(|(var, _)| (var, "[redacted]")))
+            .field(
+                "jwt_key",
+                &self.jwt_key.as_ref().map(|(var, _)| (var, "[redacted]")),
+            )
             .field("loginrocket_url", &self.loginrocket_url)
             .field("authrocket_url", &self.authrocket_url)
             .field("api_key", &self.api_key)
@@ -260,7 +263,10 @@ impl VerifierBuilder {
         }
         if let Some(v) = get("AUTHROCKET_CACHE_CAPACITY") {
             b.cache_capacity = v.trim().parse().map_err(|_| {
-                ConfigError::invalid("AUTHROCKET_CACHE_CAPACITY", "expected a whole number of entries")
+                ConfigError::invalid(
+                    "AUTHROCKET_CACHE_CAPACITY",
+                    "expected a whole number of entries",
+                )
             })?;
         }
         if let Some(v) = get("AUTHROCKET_API_TIMEOUT") {

@@ -154,7 +154,10 @@ impl VerifyError {
     }
 
     pub(crate) const fn unavailable(reason: &'static str) -> Self {
-        Self::Unavailable { reason, retry_after: None }
+        Self::Unavailable {
+            reason,
+            retry_after: None,
+        }
     }
 }
 
@@ -219,6 +222,9 @@ impl ConfigError {
     }
 
     pub(crate) fn invalid(variable: &'static str, reason: impl Into<String>) -> Self {
-        Self::Invalid { variable, reason: reason.into() }
+        Self::Invalid {
+            variable,
+            reason: reason.into(),
+        }
     }
 }

@@ -11,8 +11,12 @@ use std::time::Duration;
 use crate::error::ConfigError;
 
 /// `user-agent` sent with every request: this library and its version.
-pub(crate) const USER_AGENT: &str =
-    concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"), " (rust)");
+pub(crate) const USER_AGENT: &str = concat!(
+    env!("CARGO_PKG_NAME"),
+    "/",
+    env!("CARGO_PKG_VERSION"),
+    " (rust)"
+);
 
 /// Build the shared client with explicit timeouts.
 pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, ConfigError> {
@@ -23,7 +27,12 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, ConfigError> 
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
-        .map_err(|_| ConfigError::invalid("AUTHROCKET_API_TIMEOUT", "the HTTP client could not be built"))
+        .map_err(|_| {
+            ConfigError::invalid(
+                "AUTHROCKET_API_TIMEOUT",
+                "the HTTP client could not be built",
+            )
+        })
 }
 
 /// A static description of a transport error, free of URLs.
@@ -40,8 +49,14 @@ pub(crate) fn describe(err: &reqwest::Error) -> &'static str {
 }
 
 /// Read a response body, refusing more than `cap` bytes.
-pub(crate) async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, &'static str> {
-    if response.content_length().is_some_and(|len| len > cap as u64) {
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, &'static str> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > cap as u64)
+    {
         return Err("response body too large");
     }
     let mut body = Vec::new();

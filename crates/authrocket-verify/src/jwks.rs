@@ -54,7 +54,9 @@ struct Fetch {
 
 impl std::fmt::Debug for Fetch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fetch").field("started", &self.started).finish_non_exhaustive()
+        f.debug_struct("Fetch")
+            .field("started", &self.started)
+            .finish_non_exhaustive()
     }
 }
 
@@ -109,13 +111,21 @@ impl RawJwk {
             }
         }
         let first = self.x5c?.into_iter().next()?;
-        let der = base64::engine::general_purpose::STANDARD.decode(first.trim()).ok()?;
-        VerifyingKey::rs256_from_der(&der).ok().map(|key| (kid, key))
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(first.trim())
+            .ok()?;
+        VerifyingKey::rs256_from_der(&der)
+            .ok()
+            .map(|key| (kid, key))
     }
 }
 
 impl Jwks {
-    pub(crate) fn new(url: reqwest::Url, client: reqwest::Client, refresh_interval: Duration) -> Self {
+    pub(crate) fn new(
+        url: reqwest::Url,
+        client: reqwest::Client,
+        refresh_interval: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 url,
@@ -162,8 +172,13 @@ impl Jwks {
                 Some(f) if f.started.elapsed() < self.inner.refresh_interval => f.outcome.clone(),
                 _ => {
                     let inner = Arc::clone(&self.inner);
-                    let outcome = async move { inner.fetch_and_store().await }.boxed().shared();
-                    *latest = Some(Fetch { started: Instant::now(), outcome: outcome.clone() });
+                    let outcome = async move { inner.fetch_and_store().await }
+                        .boxed()
+                        .shared();
+                    *latest = Some(Fetch {
+                        started: Instant::now(),
+                        outcome: outcome.clone(),
+                    });
                     outcome
                 }
             }
@@ -182,7 +197,10 @@ impl Inner {
                 *self.keys.write().expect("jwks lock") = Arc::new(keys.clone());
             }
             Err(reason) => {
-                tracing::warn!(reason, "authrocket: JWKS fetch failed; keeping the last good key set");
+                tracing::warn!(
+                    reason,
+                    "authrocket: JWKS fetch failed; keeping the last good key set"
+                );
             }
         }
         result.map(|_| ())
@@ -221,9 +239,14 @@ impl Inner {
             return Err("JWKS endpoint answered an error status");
         }
         let body = http::read_capped(response, MAX_JWKS_BYTES).await?;
-        let doc: JwkSetDoc = serde_json::from_slice(&body).map_err(|_| "JWKS document is not valid")?;
-        let keys: KeyMap =
-            doc.keys.into_iter().filter_map(RawJwk::into_key).map(|(k, v)| (k, Arc::new(v))).collect();
+        let doc: JwkSetDoc =
+            serde_json::from_slice(&body).map_err(|_| "JWKS document is not valid")?;
+        let keys: KeyMap = doc
+            .keys
+            .into_iter()
+            .filter_map(RawJwk::into_key)
+            .map(|(k, v)| (k, Arc::new(v)))
+            .collect();
         if keys.is_empty() {
             return Err("JWKS document has no usable RS256 key");
         }

@@ -87,17 +87,26 @@ impl<'t> Compact<'t> {
         if header.is_empty() || payload.is_empty() || signature.is_empty() {
             return Err(VerifyError::malformed("empty segment"));
         }
-        Ok(Self { signing_input, header, payload, signature })
+        Ok(Self {
+            signing_input,
+            header,
+            payload,
+            signature,
+        })
     }
 
     /// Decode the header segment (the caller keeps the buffer and parses from it).
     pub(crate) fn header_bytes(&self) -> Result<Vec<u8>, VerifyError> {
-        B64URL.decode(self.header).map_err(|_| VerifyError::malformed("header is not base64url"))
+        B64URL
+            .decode(self.header)
+            .map_err(|_| VerifyError::malformed("header is not base64url"))
     }
 
     /// Decode the payload segment.
     pub(crate) fn payload_bytes(&self) -> Result<Vec<u8>, VerifyError> {
-        B64URL.decode(self.payload).map_err(|_| VerifyError::malformed("payload is not base64url"))
+        B64URL
+            .decode(self.payload)
+            .map_err(|_| VerifyError::malformed("payload is not base64url"))
     }
 
     /// Verify the signature with `key`. The header must already have been checked against the

@@ -30,6 +30,9 @@ impl Algorithm {
     }
 }
 
+// The HMAC key holds its precomputed pads inline (~1.2 KiB). Keys live behind an `Arc` and
+// are never moved after start-up, so boxing it would only add a pointer chase per token.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Hmac(hmac::Key),
     Rsa(signature::ParsedPublicKey),
@@ -43,14 +46,18 @@ pub(crate) struct VerifyingKey {
 impl VerifyingKey {
     /// An HS256 key from the raw secret bytes.
     pub(crate) fn hs256(secret: &[u8]) -> Self {
-        Self { inner: Inner::Hmac(hmac::Key::new(hmac::HMAC_SHA256, secret)) }
+        Self {
+            inner: Inner::Hmac(hmac::Key::new(hmac::HMAC_SHA256, secret)),
+        }
     }
 
     /// An RS256 key from DER: SubjectPublicKeyInfo or PKCS#1 `RSAPublicKey`.
     pub(crate) fn rs256_from_der(der: &[u8]) -> Result<Self, &'static str> {
         let key = signature::ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, der)
             .map_err(|_| "not an RSA public key of 2048 to 8192 bits")?;
-        Ok(Self { inner: Inner::Rsa(key) })
+        Ok(Self {
+            inner: Inner::Rsa(key),
+        })
     }
 
     /// An RS256 key from its big-endian modulus and exponent.
@@ -58,7 +65,9 @@ impl VerifyingKey {
         let key = rsa::PublicKeyComponents { n, e }
             .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
             .map_err(|_| "not an RSA public key of 2048 to 8192 bits")?;
-        Ok(Self { inner: Inner::Rsa(key) })
+        Ok(Self {
+            inner: Inner::Rsa(key),
+        })
     }
 
     pub(crate) fn algorithm(&self) -> Algorithm {
@@ -86,8 +95,9 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
-/// Parse a static realm key per SPEC §2: longer than 256 characters ⇒ RSA public key
-/// (PEM, or bare base64 SPKI); otherwise the whole trimmed string is an HS256 secret.
+/// Parse a static realm key per SPEC §2: longer than 256 characters (or PEM-armoured) ⇒ RSA
+/// public key (PEM, or bare base64 SPKI); otherwise the whole trimmed string is an HS256
+/// secret.
 pub(crate) fn parse_static_key(
     variable: &'static str,
     raw: &str,
@@ -96,7 +106,9 @@ pub(crate) fn parse_static_key(
     if value.is_empty() {
         return Err(ConfigError::invalid(variable, "it is empty"));
     }
-    if value.chars().count() > RSA_KEY_MIN_CHARS {
+    // A PEM block is never a secret, whatever its length: a short (e.g. EC) PEM must fail
+    // loudly rather than quietly become an HMAC key.
+    if value.chars().count() > RSA_KEY_MIN_CHARS || value.contains("-----BEGIN") {
         parse_rsa_public_key(variable, value)
     } else {
         Ok(VerifyingKey::hs256(value.as_bytes()))

@@ -109,7 +109,9 @@ pub(crate) struct SessionData {
 
 impl Session {
     pub(crate) fn new(data: SessionData) -> Self {
-        Self { inner: Arc::new(data) }
+        Self {
+            inner: Arc::new(data),
+        }
     }
 
     /// The signed-in user.
@@ -156,17 +158,13 @@ impl Session {
     /// `true` when the [current membership](Session::current_membership) grants
     /// `permission` (exact match).
     pub fn has_permission(&self, permission: &str) -> bool {
-        self.current_membership().is_some_and(|m| m.has_permission(permission))
+        self.current_membership()
+            .is_some_and(|m| m.has_permission(permission))
     }
 
     /// Which AuthRocket generation this session came from.
     pub fn generation(&self) -> Generation {
         self.inner.generation
-    }
-
-    /// `true` when the session is expired at `now` (Unix seconds), allowing `leeway` seconds.
-    pub(crate) fn expired_at(&self, now: i64, leeway: i64) -> bool {
-        self.inner.expires_at.is_some_and(|exp| now > exp.saturating_add(leeway))
     }
 }
 

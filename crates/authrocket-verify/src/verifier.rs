@@ -67,10 +67,16 @@ fn parse_url(variable: &'static str, value: &str) -> Result<reqwest::Url, Config
     let url = reqwest::Url::parse(value.trim())
         .map_err(|_| ConfigError::invalid(variable, "not an absolute URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::invalid(variable, "the URL must use http or https"));
+        return Err(ConfigError::invalid(
+            variable,
+            "the URL must use http or https",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::invalid(variable, "the URL must not have a query or fragment"));
+        return Err(ConfigError::invalid(
+            variable,
+            "the URL must not have a query or fragment",
+        ));
     }
     Ok(url)
 }
@@ -86,7 +92,9 @@ pub(crate) fn join_path(base: &reqwest::Url, segments: &[&str]) -> reqwest::Url 
 }
 
 pub(crate) fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Verifier {
@@ -107,8 +115,11 @@ impl Verifier {
     }
 
     pub(crate) fn from_builder(b: VerifierBuilder) -> Result<Self, ConfigError> {
-        let loginrocket_url =
-            b.loginrocket_url.as_deref().map(|u| parse_url("LOGINROCKET_URL", u)).transpose()?;
+        let loginrocket_url = b
+            .loginrocket_url
+            .as_deref()
+            .map(|u| parse_url("LOGINROCKET_URL", u))
+            .transpose()?;
         let static_key = match &b.jwt_key {
             Some((variable, secret)) => Some(keys::parse_static_key(variable, &secret.0)?),
             None => None,
@@ -130,7 +141,10 @@ impl Verifier {
             return Err(ConfigError::NoKeySource);
         }
         if b.max_token_len == 0 {
-            return Err(ConfigError::invalid("max_token_len", "must be at least 1 byte"));
+            return Err(ConfigError::invalid(
+                "max_token_len",
+                "must be at least 1 byte",
+            ));
         }
         let client = crate::http::client(b.api_timeout)?;
         let keys = match (static_key, &loginrocket_url) {
@@ -223,7 +237,9 @@ impl Verifier {
             Err(e) => {
                 span.record("outcome", "rejected");
                 span.record("code", e.code());
-                span.in_scope(|| tracing::debug!(code = e.code(), reason = %e, "authrocket: token rejected"));
+                span.in_scope(
+                    || tracing::debug!(code = e.code(), reason = %e, "authrocket: token rejected"),
+                );
             }
         }
         result
@@ -240,7 +256,11 @@ impl Verifier {
             }
             KeySource::Jwks(jwks) => {
                 header.check(Algorithm::Rs256)?;
-                let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or(VerifyError::UnknownKey)?;
+                let kid = header
+                    .kid
+                    .as_deref()
+                    .filter(|k| !k.is_empty())
+                    .ok_or(VerifyError::UnknownKey)?;
                 jwks.key(kid).await?
             }
             KeySource::None => return Err(VerifyError::UnknownKey),

@@ -8,7 +8,11 @@ use serde_json::json;
 const REALM: &str = "rl_0vWkPT9i8gUOiXVCiuKrG2";
 
 fn verifier(jwt_key: &str) -> Verifier {
-    Verifier::builder().jwt_key(jwt_key).realm(REALM).build().expect("valid config")
+    Verifier::builder()
+        .jwt_key(jwt_key)
+        .realm(REALM)
+        .build()
+        .expect("valid config")
 }
 
 fn full_v2() -> TokenBuilder {
@@ -82,7 +86,10 @@ async fn assert_v2_mapping(verifier: &Verifier, token: &str) {
     let current = s.current_membership().expect("a membership");
     assert_eq!(current.org_id.as_deref(), Some("org_2"));
     assert!(s.has_permission("ar:admin"));
-    assert!(!s.has_permission("billing:read"), "only the current membership counts");
+    assert!(
+        !s.has_permission("billing:read"),
+        "only the current membership counts"
+    );
     assert!(!s.has_permission("ar:ad"), "permissions match exactly");
 }
 
@@ -99,7 +106,9 @@ async fn assert_v1_mapping(verifier: &Verifier, token: &str) {
     assert_eq!(u.custom, Some(json!({"legacy": true})));
     assert_eq!(s.session_id(), Some("kss_v1session"));
     assert_eq!(s.realm_id(), Some(REALM));
-    let m = s.current_membership().expect("first membership is current when none is selected");
+    let m = s
+        .current_membership()
+        .expect("first membership is current when none is selected");
     assert_eq!(m.org_id.as_deref(), Some("org_a"));
     assert_eq!(m.org_name.as_deref(), Some("Alpha"));
     assert_eq!(m.permissions, vec!["ar:owner"]);
@@ -114,7 +123,12 @@ async fn hs256_v2_and_v1_round_trip() {
     let v = verifier(&key.jwt_key());
     assert_v2_mapping(&v, &full_v2().sign(&key)).await;
     // AuthRocket 1 tokens carry no `iss`: the issuer check must be disabled for them.
-    let v1 = Verifier::builder().jwt_key(key.jwt_key()).realm(REALM).issuer("").build().unwrap();
+    let v1 = Verifier::builder()
+        .jwt_key(key.jwt_key())
+        .realm(REALM)
+        .issuer("")
+        .build()
+        .unwrap();
     assert_v1_mapping(&v1, &full_v1().sign(&key)).await;
 }
 
@@ -122,10 +136,22 @@ async fn hs256_v2_and_v1_round_trip() {
 async fn hs256_secret_is_the_whole_trimmed_string() {
     let key = SigningKey::hs256("jsk_whole_string_is_the_key");
     let token = TokenBuilder::v2("usr_1").sign(&key);
-    let padded = Verifier::builder().jwt_key("  jsk_whole_string_is_the_key \n").build().unwrap();
-    assert!(padded.verify(&token).await.is_ok(), "surrounding whitespace is trimmed");
-    let without_prefix = Verifier::builder().jwt_key("whole_string_is_the_key").build().unwrap();
-    assert_eq!(without_prefix.verify(&token).await.unwrap_err().code(), "bad_signature");
+    let padded = Verifier::builder()
+        .jwt_key("  jsk_whole_string_is_the_key \n")
+        .build()
+        .unwrap();
+    assert!(
+        padded.verify(&token).await.is_ok(),
+        "surrounding whitespace is trimmed"
+    );
+    let without_prefix = Verifier::builder()
+        .jwt_key("whole_string_is_the_key")
+        .build()
+        .unwrap();
+    assert_eq!(
+        without_prefix.verify(&token).await.unwrap_err().code(),
+        "bad_signature"
+    );
 }
 
 #[tokio::test]
@@ -135,7 +161,12 @@ async fn rs256_with_bare_base64_key() {
     assert!(bare.len() > 256 && !bare.contains("BEGIN"));
     let v = verifier(&bare);
     assert_v2_mapping(&v, &full_v2().sign(&key)).await;
-    let v1 = Verifier::builder().jwt_key(bare).realm(REALM).issuer("").build().unwrap();
+    let v1 = Verifier::builder()
+        .jwt_key(bare)
+        .realm(REALM)
+        .issuer("")
+        .build()
+        .unwrap();
     assert_v1_mapping(&v1, &full_v1().sign(&key)).await;
 }
 
@@ -144,7 +175,12 @@ async fn rs256_with_pem_key() {
     let key = SigningKey::generate_rs256();
     let v = verifier(&key.public_key_pem().unwrap());
     assert_v2_mapping(&v, &full_v2().sign(&key)).await;
-    let v1 = Verifier::builder().jwt_key(key.public_key_pem().unwrap()).realm(REALM).issuer("").build().unwrap();
+    let v1 = Verifier::builder()
+        .jwt_key(key.public_key_pem().unwrap())
+        .realm(REALM)
+        .issuer("")
+        .build()
+        .unwrap();
     assert_v1_mapping(&v1, &full_v1().sign(&key)).await;
 }
 
@@ -159,14 +195,23 @@ async fn tokens_minted_by_jsonwebtoken_verify() {
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .unwrap();
-    let s = Verifier::builder().jwt_key(secret).build().unwrap().verify(&token).await.unwrap();
+    let s = Verifier::builder()
+        .jwt_key(secret)
+        .build()
+        .unwrap()
+        .verify(&token)
+        .await
+        .unwrap();
     assert_eq!(s.user_id(), "usr_interop");
 }
 
 #[tokio::test]
 async fn session_serializes_for_apis() {
     let key = SigningKey::hs256("jsk_serialize");
-    let s = verifier(&key.jwt_key()).verify(&full_v2().sign(&key)).await.unwrap();
+    let s = verifier(&key.jwt_key())
+        .verify(&full_v2().sign(&key))
+        .await
+        .unwrap();
     let v = serde_json::to_value(&s).unwrap();
     assert_eq!(v["user"]["id"], "usr_0vWkPT9i8gUOiXVCiuKrG2");
     assert_eq!(v["session_id"], "kss_0vWkQG1ZqeX3SCamTFtLGm");
@@ -177,10 +222,16 @@ async fn session_serializes_for_apis() {
 #[tokio::test]
 async fn sessions_are_cheap_shared_clones() {
     let key = SigningKey::hs256("jsk_clone");
-    let s = verifier(&key.jwt_key()).verify(&full_v2().sign(&key)).await.unwrap();
+    let s = verifier(&key.jwt_key())
+        .verify(&full_v2().sign(&key))
+        .await
+        .unwrap();
     let c = s.clone();
     assert_eq!(s, c);
-    assert!(std::ptr::eq(s.user(), c.user()), "clones share one allocation");
+    assert!(
+        std::ptr::eq(s.user(), c.user()),
+        "clones share one allocation"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,226 @@
+//! JWKS key source against the testkit's fake realm, over real HTTP on 127.0.0.1.
+
+use std::time::Duration;
+
+use authrocket_testkit::{FakeRealm, Fault, SigningKey, TokenBuilder, random_id};
+use authrocket_verify::Verifier;
+
+fn jwks_verifier(realm: &FakeRealm, refresh: Duration) -> Verifier {
+    Verifier::builder()
+        .loginrocket_url(realm.loginrocket_url())
+        .realm(realm.realm_id())
+        .jwks_refresh_interval(refresh)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tokens_verify_with_keys_from_the_jwks() {
+    let realm = FakeRealm::start().await;
+    let v = jwks_verifier(&realm, Duration::from_secs(30));
+    let frank = realm.login("frank@example.com");
+    let s = v.verify(&frank.token).await.unwrap();
+    assert_eq!(s.user_id(), frank.user.id);
+    assert_eq!(s.session_id(), Some(frank.session_id.as_str()));
+    assert_eq!(realm.requests("/connect/jwks"), 1);
+    // Known kid: no further fetch.
+    for _ in 0..10 {
+        v.verify(&realm.login("frank@example.com").token)
+            .await
+            .unwrap();
+    }
+    assert_eq!(realm.requests("/connect/jwks"), 1);
+    assert!(
+        realm
+            .last_user_agent()
+            .unwrap()
+            .starts_with("authrocket-verify/")
+    );
+}
+
+#[tokio::test]
+async fn x5c_only_and_n_e_only_keys_are_both_accepted() {
+    // AuthRocket's x5c[0] is a bare SPKI, not a certificate; n/e may or may not be there.
+    use axum::{Json, Router, routing::get};
+    let key_x5c = SigningKey::generate_rs256().with_kid("only-x5c");
+    let key_ne = SigningKey::generate_rs256().with_kid("only-ne");
+    let mut a = key_x5c.jwk().unwrap();
+    a.as_object_mut()
+        .unwrap()
+        .retain(|k, _| k != "n" && k != "e");
+    let mut b = key_ne.jwk().unwrap();
+    b.as_object_mut().unwrap().remove("x5c");
+    let doc = serde_json::json!({"keys": [a, b, {"kty": "EC", "kid": "ignored", "crv": "P-256"}]});
+    let app = Router::new().route("/connect/jwks", get(move || async move { Json(doc) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let v = Verifier::builder().loginrocket_url(url).build().unwrap();
+    assert!(
+        v.verify(&TokenBuilder::v2("usr_a").sign(&key_x5c))
+            .await
+            .is_ok()
+    );
+    assert!(
+        v.verify(&TokenBuilder::v2("usr_b").sign(&key_ne))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn tokens_without_kid_or_with_wrong_alg_never_cause_a_fetch() {
+    let realm = FakeRealm::start().await;
+    let v = jwks_verifier(&realm, Duration::from_secs(30));
+    let no_kid = TokenBuilder::v2("usr_x").sign(&SigningKey::generate_rs256());
+    assert_eq!(v.verify(&no_kid).await.unwrap_err().code(), "unknown_key");
+    let hs = TokenBuilder::v2("usr_x")
+        .header("kid", "k")
+        .sign(&SigningKey::hs256("jsk_x"));
+    assert_eq!(
+        v.verify(&hs).await.unwrap_err().code(),
+        "unsupported_algorithm"
+    );
+    assert_eq!(realm.requests("/connect/jwks"), 0);
+}
+
+#[tokio::test]
+async fn rotation_is_picked_up() {
+    let realm = FakeRealm::start().await;
+    let v = jwks_verifier(&realm, Duration::from_millis(200));
+    let before = realm.login("frank@example.com");
+    v.verify(&before.token).await.unwrap();
+
+    let new_key = realm.rotate_keys();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let after = realm.login("frank@example.com");
+    let s = v
+        .verify(&after.token)
+        .await
+        .expect("the new key is fetched on its unknown kid");
+    assert_eq!(s.user_id(), after.user.id);
+    assert_eq!(realm.requests("/connect/jwks"), 2);
+    // The old key is still published, so older tokens keep working...
+    v.verify(&before.token).await.unwrap();
+    // ...until the realm retires it and a refetch happens.
+    realm.retire_old_keys();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let unknown = TokenBuilder::v2("usr_x").sign(&SigningKey::generate_rs256().with_kid("nope"));
+    assert_eq!(v.verify(&unknown).await.unwrap_err().code(), "unknown_key");
+    assert_eq!(realm.requests("/connect/jwks"), 3);
+    assert_eq!(
+        v.verify(&before.token).await.unwrap_err().code(),
+        "unknown_key"
+    );
+    assert!(
+        v.verify(&TokenBuilder::v2("usr_y").sign(&new_key))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn random_kid_flood_causes_at_most_one_fetch_per_interval() {
+    let realm = FakeRealm::start().await;
+    let v = jwks_verifier(&realm, Duration::from_secs(30));
+    v.warm_up().await.unwrap();
+    assert_eq!(realm.requests("/connect/jwks"), 1);
+    let attacker = SigningKey::generate_rs256();
+    let tokens: Vec<String> = (0..1000)
+        .map(|_| {
+            TokenBuilder::v2("usr_x")
+                .header("kid", random_id("kid_"))
+                .sign(&attacker)
+        })
+        .collect();
+    // All at once, concurrently.
+    let results = futures_util::future::join_all(tokens.iter().map(|t| v.verify(t))).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().unwrap_err().code() == "unknown_key")
+    );
+    assert_eq!(
+        realm.requests("/connect/jwks"),
+        1,
+        "warm-up fetched; the flood is rate-limited"
+    );
+
+    // A fresh verifier (no warm-up): the flood shares exactly one single-flight fetch.
+    let cold = jwks_verifier(&realm, Duration::from_secs(30));
+    let results = futures_util::future::join_all(tokens.iter().map(|t| cold.verify(t))).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().unwrap_err().code() == "unknown_key")
+    );
+    assert_eq!(cold.jwks_fetches(), 1);
+    assert_eq!(realm.requests("/connect/jwks"), 2);
+}
+
+#[tokio::test]
+async fn known_kid_verifies_while_the_jwks_is_down() {
+    let realm = FakeRealm::start().await;
+    let v = jwks_verifier(&realm, Duration::from_millis(50));
+    let frank = realm.login("frank@example.com");
+    v.verify(&frank.token).await.unwrap();
+
+    realm.fail_always(Fault::Status(503));
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    // An unknown kid forces a refetch, which fails: that is "cannot verify now" (503)...
+    let unknown =
+        TokenBuilder::v2("usr_x").sign(&SigningKey::generate_rs256().with_kid("rotated?"));
+    let err = v.verify(&unknown).await.unwrap_err();
+    assert_eq!(err.code(), "unavailable");
+    assert!(err.is_unavailable());
+    // ...but the last good key set is kept, so known keys keep working.
+    assert_eq!(
+        v.verify(&frank.token).await.unwrap().user_id(),
+        frank.user.id
+    );
+
+    // Fully down: the server is gone.
+    realm.clear_faults();
+    let token = realm.login("frank@example.com").token;
+    realm.stop().await;
+    assert!(v.verify(&token).await.is_ok());
+}
+
+#[tokio::test]
+async fn jwks_faults_are_unavailable_not_invalid() {
+    let realm = FakeRealm::start().await;
+    let token = realm.login("frank@example.com").token;
+    for fault in [
+        Fault::Status(500),
+        Fault::TruncatedJson,
+        Fault::OversizedBody,
+        Fault::DropConnection,
+        Fault::Redirect("http://evil.example/jwks".into()),
+    ] {
+        let v = jwks_verifier(&realm, Duration::from_secs(30));
+        realm.fail_next(1, fault.clone());
+        let err = v.verify(&token).await.unwrap_err();
+        assert_eq!(err.code(), "unavailable", "{fault:?}");
+    }
+    // Same-origin redirects are followed.
+    let v = jwks_verifier(&realm, Duration::from_secs(30));
+    realm.fail_next(1, Fault::Redirect("/connect/jwks?moved=1".into()));
+    assert!(v.verify(&token).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_slow_jwks_is_cut_off_by_the_api_timeout() {
+    let realm = FakeRealm::start().await;
+    let token = realm.login("frank@example.com").token;
+    let v = Verifier::builder()
+        .loginrocket_url(realm.loginrocket_url())
+        .api_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    realm.fail_next(1, Fault::Latency(Duration::from_secs(3)));
+    let started = std::time::Instant::now();
+    let err = v.verify(&token).await.unwrap_err();
+    assert_eq!(err.code(), "unavailable");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}

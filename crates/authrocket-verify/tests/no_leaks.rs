@@ -1,0 +1,119 @@
+//! Secrets and tokens never appear in `Debug`, `Display`, error text or logs.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use authrocket_testkit::{FakeRealm, SigningKey, TokenBuilder, bad};
+use authrocket_verify::Verifier;
+
+/// A `tracing` writer that keeps everything written, so tests can search it.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+fn capture_trace() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+/// Every way a value could leak: the token, its signature, the secret.
+fn assert_absent(haystack: &str, secrets: &[&str]) {
+    for s in secrets {
+        assert!(!s.is_empty());
+        assert!(!haystack.contains(s), "leaked {s:.12}… in:\n{haystack}");
+    }
+}
+
+#[tokio::test]
+async fn errors_debug_and_logs_never_contain_tokens_or_secrets() {
+    let secret = "jsk_never_print_this_secret_0123456789";
+    let key = SigningKey::hs256(secret);
+    let v = Verifier::builder().jwt_key(secret).build().unwrap();
+    let (logs, _guard) = capture_trace();
+
+    let good = TokenBuilder::v2("usr_leak").sign(&key);
+    let bad_tokens = [
+        bad::expired(&key),
+        bad::tampered_signature(&key),
+        bad::foreign_issuer(&key),
+        bad::alg_none(),
+        bad::wrong_key(&key),
+        format!("{good}x"),
+        good.replace('.', "+"),
+    ];
+    let mut texts = vec![format!("{v:?}")];
+    v.verify(&good).await.unwrap();
+    for token in &bad_tokens {
+        let err = v.verify(token).await.unwrap_err();
+        texts.push(format!("{err} {err:?} {}", err.code()));
+        let sig = token.rsplit('.').next().unwrap();
+        let needles: Vec<&str> = [token.as_str(), sig]
+            .into_iter()
+            .filter(|s| s.len() > 8)
+            .collect();
+        assert_absent(&texts.join("\n"), &needles);
+    }
+    let all = texts.join("\n") + &logs.text();
+    assert!(
+        logs.text().contains("authrocket.verify"),
+        "the verification span is logged:\n{}",
+        logs.text()
+    );
+    assert!(logs.text().contains("code=\"expired\"") || logs.text().contains("code=expired"));
+    let sig = good.rsplit('.').next().unwrap().to_owned();
+    assert_absent(
+        &all,
+        &[secret, &good, &sig, good.split('.').nth(1).unwrap()],
+    );
+}
+
+#[tokio::test]
+async fn rsa_verifier_debug_shows_no_key_material() {
+    let key = SigningKey::generate_rs256();
+    let pem = key.public_key_pem().unwrap();
+    let v = Verifier::builder().jwt_key(pem.clone()).build().unwrap();
+    let dbg = format!("{v:?}");
+    assert!(dbg.contains("Rs256") && dbg.contains("[redacted]"), "{dbg}");
+    let body_line = pem.lines().nth(1).unwrap();
+    assert_absent(&dbg, &[body_line, &key.public_key_base64().unwrap()[..40]]);
+}
+
+#[tokio::test]
+async fn jwks_failures_log_no_urls_with_secrets() {
+    let realm = FakeRealm::start().await;
+    let v = Verifier::builder()
+        .loginrocket_url(realm.loginrocket_url())
+        .build()
+        .unwrap();
+    let (logs, _guard) = capture_trace();
+    let token = realm.login("frank@example.com").token;
+    realm.fail_next(1, authrocket_testkit::Fault::Status(500));
+    let err = v.verify(&token).await.unwrap_err();
+    assert_eq!(err.code(), "unavailable");
+    assert!(logs.text().contains("JWKS fetch failed"), "{}", logs.text());
+    assert_absent(
+        &(logs.text() + &format!("{err:?} {err}")),
+        &[&token, token.rsplit('.').next().unwrap()],
+    );
+}
