@@ -24,6 +24,27 @@
 //! `iat`, `iss` and the realm are checked with one leeway. AuthRocket 1 and 2 claim sets are
 //! both understood. See [`VerifierBuilder`] for every setting and its default.
 //!
+//! # Modes
+//!
+//! | [`Mode`] | how | sees a logout | network per request |
+//! | --- | --- | --- | --- |
+//! | `Offline` (default with a key source) | JWT signature and claims | no, only `exp` | none (JWKS only on an unknown `kid`) |
+//! | `Online` (default with only `AUTHROCKET_URL`) | AuthRocket's session API | within the cache TTL | one call per token per TTL |
+//! | `Hybrid` | offline first, then the session API | within the cache TTL | as online, for genuine tokens only |
+//!
+//! In hybrid mode the identity comes from the verified JWT and the session API confirms the
+//! session is still alive, so forgeries never reach the API and no user lookup is needed.
+//! Session-API failures are [`ErrorKind::Unavailable`] (answer 503), never a pass.
+//!
+//! # Cache
+//!
+//! Every mode sits behind a bounded `moka` cache keyed by the SHA-256 of the token: a hit is
+//! impossible for another token, an entry lives `min(TTL, exp − now)` (online entries are
+//! jittered down to 80–100 % of the TTL), a hit re-checks `exp`, concurrent misses of one
+//! token share one verification, and only 404s from the session API are remembered as
+//! rejections (for the negative TTL). [`Verifier::cache_stats`] reads the counters. A zero
+//! TTL disables the cache (and with it single-flight).
+//!
 //! # Cryptography
 //!
 //! `jsonwebtoken` 11 is built with its **`aws_lc_rs`** backend and without `rust_crypto`, so
@@ -38,6 +59,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cache;
 mod claims;
 pub mod config;
 mod error;
@@ -46,8 +68,10 @@ mod jwks;
 mod jwt;
 mod keys;
 mod session;
+mod session_api;
 mod verifier;
 
+pub use cache::CacheStats;
 pub use config::{DEFAULT_ISSUER, ENV_VARS, Mode, VerifierBuilder};
 pub use error::{ConfigError, ErrorKind, VerifyError};
 pub use session::{Generation, Membership, Session, User};

@@ -6,13 +6,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::Instrument;
 
+use crate::cache::{self, Cache, CacheStats, Entry};
 use crate::claims::{ClaimRules, RawClaims};
 use crate::config::{Mode, VerifierBuilder};
 use crate::error::{ConfigError, VerifyError};
 use crate::jwks::Jwks;
 use crate::jwt::{Compact, Header};
 use crate::keys::{self, Algorithm, VerifyingKey};
-use crate::session::Session;
+use crate::session::{Session, SessionData};
+use crate::session_api::{ApiSettings, SessionApi};
 
 /// Verifies AuthRocket login tokens. Build it once, clone it freely (one reference count).
 ///
@@ -39,6 +41,10 @@ struct Inner {
     rules: ClaimRules,
     max_token_len: usize,
     loginrocket_url: Option<reqwest::Url>,
+    api: Option<SessionApi>,
+    cache: Option<Cache>,
+    cache_ttl: std::time::Duration,
+    negative_cache_ttl: std::time::Duration,
 }
 
 /// Where signature keys come from.
@@ -59,11 +65,13 @@ impl fmt::Debug for Verifier {
             .field("keys", &self.inner.keys)
             .field("rules", &self.inner.rules)
             .field("max_token_len", &self.inner.max_token_len)
+            .field("api", &self.inner.api)
+            .field("cache", &self.inner.cache)
             .finish_non_exhaustive()
     }
 }
 
-fn parse_url(variable: &'static str, value: &str) -> Result<reqwest::Url, ConfigError> {
+pub(crate) fn parse_url(variable: &'static str, value: &str) -> Result<reqwest::Url, ConfigError> {
     let url = reqwest::Url::parse(value.trim())
         .map_err(|_| ConfigError::invalid(variable, "not an absolute URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -125,20 +133,28 @@ impl Verifier {
             None => None,
         };
         let has_key_source = static_key.is_some() || loginrocket_url.is_some();
+        let has_api = b.authrocket_url.is_some();
         let mode = match b.mode {
             Some(mode) => mode,
             None if has_key_source => Mode::Offline,
+            None if has_api => Mode::Online,
             None => return Err(ConfigError::NoKeySource),
         };
-        if mode != Mode::Offline {
-            return Err(ConfigError::ModeNeeds {
-                variable: "AUTHROCKET_VERIFY_MODE",
-                mode: mode.as_str(),
-                needs: "AUTHROCKET_URL and AUTHROCKET_API_KEY (the session API)",
-            });
-        }
-        if !has_key_source {
-            return Err(ConfigError::NoKeySource);
+        let needs = |needs| ConfigError::ModeNeeds {
+            variable: "AUTHROCKET_VERIFY_MODE",
+            mode: mode.as_str(),
+            needs,
+        };
+        match mode {
+            Mode::Offline if !has_key_source => return Err(ConfigError::NoKeySource),
+            Mode::Online if !has_api => return Err(needs("AUTHROCKET_URL and AUTHROCKET_API_KEY")),
+            Mode::Hybrid if !(has_key_source && has_api) => {
+                return Err(needs(
+                    "a key source (AUTHROCKET_JWT_KEY or LOGINROCKET_URL) and the session API \
+                     (AUTHROCKET_URL and AUTHROCKET_API_KEY)",
+                ));
+            }
+            _ => {}
         }
         if b.max_token_len == 0 {
             return Err(ConfigError::invalid(
@@ -146,8 +162,33 @@ impl Verifier {
                 "must be at least 1 byte",
             ));
         }
+        if b.cache_capacity == 0 && !b.cache_ttl.is_zero() {
+            return Err(ConfigError::invalid(
+                "AUTHROCKET_CACHE_CAPACITY",
+                "must be at least 1 (set AUTHROCKET_CACHE_TTL=0 to disable the cache)",
+            ));
+        }
         let client = crate::http::client(b.api_timeout)?;
-        let keys = match (static_key, &loginrocket_url) {
+        let api = match (mode, &b.authrocket_url) {
+            (Mode::Online | Mode::Hybrid, Some(url)) => Some(SessionApi::new(
+                ApiSettings {
+                    url,
+                    api_key: b.api_key.as_ref(),
+                    realm: b.realm.as_deref(),
+                    service: b.service.as_deref(),
+                    account: b.account.as_deref(),
+                },
+                client.clone(),
+            )?),
+            _ => None,
+        };
+        // Online mode checks tokens with the API only; keys are not used (and not fetched).
+        let (static_key, loginrocket_for_keys) = if mode == Mode::Online {
+            (None, None)
+        } else {
+            (static_key, loginrocket_url.as_ref())
+        };
+        let keys = match (static_key, loginrocket_for_keys) {
             (Some(key), _) => KeySource::Static(Arc::new(key)),
             (None, Some(base)) => KeySource::Jwks(Jwks::new(
                 join_path(base, &["connect", "jwks"]),
@@ -169,6 +210,10 @@ impl Verifier {
                 rules,
                 max_token_len: b.max_token_len,
                 loginrocket_url,
+                api,
+                cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(b.cache_capacity)),
+                cache_ttl: b.cache_ttl,
+                negative_cache_ttl: b.negative_cache_ttl,
             }),
         })
     }
@@ -188,6 +233,31 @@ impl Verifier {
         match &self.inner.keys {
             KeySource::Jwks(jwks) => jwks.fetch_count(),
             _ => 0,
+        }
+    }
+
+    /// Cache hit/miss counters and the number of cached entries (all zero when the cache is
+    /// disabled with a zero TTL).
+    ///
+    /// ```
+    /// let verifier = authrocket_verify::Verifier::builder().jwt_key("jsk_x").build()?;
+    /// assert_eq!(verifier.cache_stats().hits, 0);
+    /// # Ok::<(), authrocket_verify::ConfigError>(())
+    /// ```
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner
+            .cache
+            .as_ref()
+            .map(Cache::stats)
+            .unwrap_or_default()
+    }
+
+    /// Run the cache's pending maintenance now (evictions, expirations). moka does this lazily
+    /// on later operations; call this before reading [`cache_stats`](Self::cache_stats) when
+    /// exact entry counts matter, as in tests.
+    pub async fn run_cache_maintenance(&self) {
+        if let Some(cache) = &self.inner.cache {
+            cache.run_pending_tasks().await;
         }
     }
 
@@ -229,7 +299,7 @@ impl Verifier {
             outcome = tracing::field::Empty,
             code = tracing::field::Empty,
         );
-        let result = self.verify_offline(token).instrument(span.clone()).await;
+        let result = self.verify_cached(token).instrument(span.clone()).await;
         match &result {
             Ok(_) => {
                 span.record("outcome", "accepted");
@@ -245,7 +315,64 @@ impl Verifier {
         result
     }
 
-    async fn verify_offline(&self, token: &str) -> Result<Session, VerifyError> {
+    /// The cache in front of [`verify_fresh`](Self::verify_fresh): hits are answered at once,
+    /// concurrent misses of one token share one verification.
+    async fn verify_cached(&self, token: &str) -> Result<Session, VerifyError> {
+        // Shape first: garbage never reaches the cache, the network or the hash.
+        Compact::split(token, self.inner.max_token_len)?;
+        let Some(cache) = &self.inner.cache else {
+            return self.verify_fresh(token).await.map(Session::new);
+        };
+        let key = cache::key(token);
+        if let Some(hit) = cache.get(&key).await {
+            return hit;
+        }
+        let online = self.inner.api.is_some();
+        cache
+            .get_or_verify(key, async {
+                match self.verify_fresh(token).await {
+                    Ok(data) => {
+                        let ttl = cache::lifetime(
+                            self.inner.cache_ttl,
+                            data.expires_at,
+                            online.then_some(&key),
+                        );
+                        Ok(Entry::valid(Session::new(data), ttl))
+                    }
+                    Err(VerifyError::Revoked) if !self.inner.negative_cache_ttl.is_zero() => Ok(
+                        Entry::rejected(VerifyError::Revoked, self.inner.negative_cache_ttl),
+                    ),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+    }
+
+    /// Verify without the cache, per the mode.
+    async fn verify_fresh(&self, token: &str) -> Result<SessionData, VerifyError> {
+        let now = now_unix();
+        match (self.inner.mode, &self.inner.api) {
+            (Mode::Online, Some(api)) => Ok(api.confirm(token, None, now, true).await?.into_data()),
+            (Mode::Hybrid, Some(api)) => {
+                // Forged, expired and foreign tokens stop here and never reach the API.
+                let mut data = self.verify_offline(token).await?;
+                let confirmed = api
+                    .confirm(token, data.session_id.as_deref(), now, false)
+                    .await?;
+                if confirmed.session_id.is_some() && data.session_id.is_none() {
+                    data.session_id = confirmed.session_id;
+                }
+                data.expires_at = match (data.expires_at, confirmed.expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                Ok(data)
+            }
+            _ => self.verify_offline(token).await,
+        }
+    }
+
+    async fn verify_offline(&self, token: &str) -> Result<SessionData, VerifyError> {
         let compact = Compact::split(token, self.inner.max_token_len)?;
         let header_bytes = compact.header_bytes()?;
         let header = Header::parse(&header_bytes)?;
@@ -269,6 +396,6 @@ impl Verifier {
         let payload = compact.payload_bytes()?;
         let claims = RawClaims::parse(&payload)?;
         let generation = claims.validate(&self.inner.rules, now_unix())?;
-        Ok(Session::new(claims.into_session(generation)))
+        Ok(claims.into_session(generation))
     }
 }

@@ -88,7 +88,15 @@ async fn tokens_without_kid_or_with_wrong_alg_never_cause_a_fetch() {
 #[tokio::test]
 async fn rotation_is_picked_up() {
     let realm = FakeRealm::start().await;
-    let v = jwks_verifier(&realm, Duration::from_millis(200));
+    // Without the result cache, so each verification consults the key set (a cached result
+    // would rightly outlive a retired key for up to the cache TTL).
+    let v = Verifier::builder()
+        .loginrocket_url(realm.loginrocket_url())
+        .realm(realm.realm_id())
+        .jwks_refresh_interval(Duration::from_millis(200))
+        .cache_ttl(Duration::ZERO)
+        .build()
+        .unwrap();
     let before = realm.login("frank@example.com");
     v.verify(&before.token).await.unwrap();
 

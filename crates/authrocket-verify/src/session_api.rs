@@ -1,0 +1,424 @@
+//! AuthRocket's session API (SPEC §4): `GET {AUTHROCKET_URL}/sessions/{token}`, v2 and v1.
+//!
+//! Status mapping, failing closed:
+//!
+//! | answer | result |
+//! | --- | --- |
+//! | 200 with a live session for this token | the session |
+//! | 200 past `expires_at` / for another realm | `expired` / `wrong_realm` (401) |
+//! | 200 for another token or session | `unavailable` (503): the upstream is inconsistent, the user's token may be fine |
+//! | 404 | `revoked` (401) |
+//! | 401, 402, 403 | `api_credentials` (503), logged once at `error` |
+//! | 429, 5xx, 3xx, other statuses, timeouts, connection errors, bad or oversized bodies | `unavailable` (503), honouring `Retry-After` |
+//!
+//! Errors never carry `reqwest`'s own messages: they include the URL, and the URL includes the
+//! token.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use serde::Deserialize;
+
+use crate::config::Secret;
+use crate::error::{ConfigError, VerifyError};
+use crate::http;
+use crate::session::{Generation, Membership, SessionData, User};
+use crate::verifier::join_path;
+
+/// Largest session or user object accepted.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The API generation, from the end of `AUTHROCKET_URL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ApiVersion {
+    V1,
+    V2,
+}
+
+/// The session API client: one pooled `reqwest` client, headers built once.
+#[derive(Debug)]
+pub(crate) struct SessionApi {
+    base: reqwest::Url,
+    version: ApiVersion,
+    client: reqwest::Client,
+    headers: HeaderMap,
+    realm: Option<String>,
+    credentials_error_logged: AtomicBool,
+}
+
+/// What the API says about one session.
+#[derive(Debug, Deserialize)]
+struct SessionObject {
+    #[serde(default)]
+    object: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    realm_id: Option<String>,
+    #[serde(default)]
+    created_at: Option<f64>,
+    #[serde(default)]
+    expires_at: Option<f64>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    user: Option<UserObject>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UserObject {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: Option<bool>,
+    #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
+    custom: Option<serde_json::Value>,
+    #[serde(default)]
+    memberships: Option<Vec<MembershipObject>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MembershipObject {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    org_id: Option<String>,
+    #[serde(default)]
+    permissions: Option<Vec<String>>,
+    #[serde(default)]
+    selected: Option<bool>,
+    #[serde(default)]
+    custom: Option<serde_json::Value>,
+    #[serde(default)]
+    org: Option<OrgObject>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OrgObject {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
+    custom: Option<serde_json::Value>,
+}
+
+/// A session the API confirmed live, with its user when the API gave or we fetched it.
+#[derive(Debug)]
+pub(crate) struct Confirmed {
+    pub(crate) session_id: Option<String>,
+    pub(crate) expires_at: Option<i64>,
+    data: SessionData,
+}
+
+impl Confirmed {
+    pub(crate) fn into_data(self) -> SessionData {
+        self.data
+    }
+}
+
+fn header(
+    name: &'static str,
+    value: &str,
+    variable: &'static str,
+) -> Result<(HeaderName, HeaderValue), ConfigError> {
+    let mut v = HeaderValue::from_str(value.trim()).map_err(|_| {
+        ConfigError::invalid(
+            variable,
+            "contains characters not allowed in an HTTP header",
+        )
+    })?;
+    if variable == "AUTHROCKET_API_KEY" {
+        v.set_sensitive(true);
+    }
+    Ok((HeaderName::from_static(name), v))
+}
+
+/// `Retry-After` in seconds, when the answer carries a usable one.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.min(3600)))
+}
+
+/// Settings the session API needs, validated by [`SessionApi::new`].
+pub(crate) struct ApiSettings<'a> {
+    pub(crate) url: &'a str,
+    pub(crate) api_key: Option<&'a Secret>,
+    pub(crate) realm: Option<&'a str>,
+    pub(crate) service: Option<&'a str>,
+    pub(crate) account: Option<&'a str>,
+}
+
+impl SessionApi {
+    pub(crate) fn new(s: ApiSettings<'_>, client: reqwest::Client) -> Result<Self, ConfigError> {
+        let base = crate::verifier::parse_url("AUTHROCKET_URL", s.url)?;
+        let version = match base.path().trim_end_matches('/').rsplit('/').next() {
+            Some("v2") => ApiVersion::V2,
+            Some("v1") => ApiVersion::V1,
+            _ => {
+                return Err(ConfigError::invalid(
+                    "AUTHROCKET_URL",
+                    "it must end in the API version, /v2 (AuthRocket 2) or /v1 (AuthRocket 1)",
+                ));
+            }
+        };
+        let api_key = s
+            .api_key
+            .map(|k| k.0.trim())
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "AUTHROCKET_API_KEY",
+                    "it is required to use the session API (AUTHROCKET_URL)",
+                )
+            })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let (key_h, realm_h) = match version {
+            ApiVersion::V2 => ("authrocket-api-key", "authrocket-realm"),
+            ApiVersion::V1 => ("x-authrocket-api-key", "x-authrocket-realm"),
+        };
+        let mut add = |name, value: Option<&str>, variable| -> Result<(), ConfigError> {
+            if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+                let (n, v) = header(name, value, variable)?;
+                headers.insert(n, v);
+            }
+            Ok(())
+        };
+        add(key_h, Some(api_key), "AUTHROCKET_API_KEY")?;
+        add(realm_h, s.realm, "AUTHROCKET_REALM")?;
+        match version {
+            ApiVersion::V2 => add("authrocket-service", s.service, "AUTHROCKET_SERVICE")?,
+            ApiVersion::V1 => add("x-authrocket-account", s.account, "AUTHROCKET_ACCOUNT")?,
+        }
+        Ok(Self {
+            base,
+            version,
+            client,
+            headers,
+            realm: s.realm.map(str::to_owned),
+            credentials_error_logged: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn generation(&self) -> Generation {
+        match self.version {
+            ApiVersion::V1 => Generation::V1,
+            ApiVersion::V2 => Generation::V2,
+        }
+    }
+
+    /// `GET` one API object and parse it, mapping every failure per the module table.
+    async fn get<T: for<'de> Deserialize<'de>>(&self, segments: &[&str]) -> Result<T, VerifyError> {
+        let url = join_path(&self.base, segments);
+        let response = self
+            .client
+            .get(url)
+            .headers(self.headers.clone())
+            .send()
+            .await
+            .map_err(|e| VerifyError::unavailable(http::describe(&e)))?;
+        let status = response.status();
+        match status {
+            s if s.is_success() => {}
+            StatusCode::NOT_FOUND => return Err(VerifyError::Revoked),
+            StatusCode::UNAUTHORIZED | StatusCode::PAYMENT_REQUIRED | StatusCode::FORBIDDEN => {
+                if !self.credentials_error_logged.swap(true, Ordering::Relaxed) {
+                    tracing::error!(
+                        status = status.as_u16(),
+                        "authrocket: the session API rejected this server's credentials; check \
+                         AUTHROCKET_API_KEY, AUTHROCKET_REALM and AUTHROCKET_URL (answering 503 \
+                         until fixed; logged once)"
+                    );
+                }
+                return Err(VerifyError::ApiCredentials);
+            }
+            s => {
+                let reason = if s == StatusCode::TOO_MANY_REQUESTS {
+                    "session API rate limit reached"
+                } else if s.is_server_error() {
+                    "session API server error"
+                } else if s.is_redirection() {
+                    "session API answered with a redirect"
+                } else {
+                    "session API answered an unexpected status"
+                };
+                tracing::warn!(
+                    status = s.as_u16(),
+                    reason,
+                    "authrocket: session API unavailable"
+                );
+                return Err(VerifyError::Unavailable {
+                    reason,
+                    retry_after: retry_after(response.headers()),
+                });
+            }
+        }
+        let body = http::read_capped(response, MAX_BODY_BYTES)
+            .await
+            .map_err(VerifyError::unavailable)?;
+        serde_json::from_slice(&body)
+            .map_err(|_| VerifyError::unavailable("session API response is not valid"))
+    }
+
+    /// Ask the API about `token`. `expected_session_id` is the token's own `sid`/`tk`, when
+    /// known, to check that the answer is about this session. With `with_user`, the user
+    /// object is fetched when the answer does not embed it.
+    pub(crate) async fn confirm(
+        &self,
+        token: &str,
+        expected_session_id: Option<&str>,
+        now: i64,
+        with_user: bool,
+    ) -> Result<Confirmed, VerifyError> {
+        let s: SessionObject = self.get(&["sessions", token]).await?;
+        let other = || {
+            tracing::warn!(
+                "authrocket: the session API answered about another session; refusing it"
+            );
+            VerifyError::unavailable("session API answered about another session")
+        };
+        if s.object.as_deref().is_some_and(|o| o != "session") {
+            return Err(VerifyError::unavailable(
+                "session API answered with another object",
+            ));
+        }
+        match (&s.token, expected_session_id, &s.id) {
+            (Some(t), _, _) if t != token => return Err(other()),
+            (_, Some(expected), Some(id)) if id != expected => return Err(other()),
+            (None, None, _) => return Err(other()),
+            _ => {}
+        }
+        if let (Some(realm), Some(rid)) = (&self.realm, &s.realm_id) {
+            if rid != realm {
+                return Err(VerifyError::WrongRealm { hint: "" });
+            }
+        }
+        let expires_at = s
+            .expires_at
+            .filter(|e| e.is_finite())
+            .map(|e| e.floor() as i64);
+        if expires_at.is_some_and(|exp| now >= exp) {
+            return Err(VerifyError::Expired);
+        }
+        let user_id = s.user_id.clone().filter(|u| !u.is_empty());
+        let user = match (s.user, with_user, &user_id) {
+            (Some(u), _, _) => Some(u),
+            (None, true, Some(id)) if self.version == ApiVersion::V2 => {
+                Some(self.get(&["users", id]).await?)
+            }
+            _ => None,
+        };
+        if let (Some(u), Some(id)) = (&user, &user_id) {
+            if &u.id != id {
+                return Err(other());
+            }
+        }
+        let user_id = user_id
+            .or_else(|| user.as_ref().map(|u| u.id.clone()))
+            .ok_or(VerifyError::unavailable(
+                "session API answered without a user id",
+            ))?;
+        let data = self.session_data(user_id, user, &s.id, s.realm_id, s.created_at, expires_at);
+        Ok(Confirmed {
+            session_id: s.id,
+            expires_at,
+            data,
+        })
+    }
+
+    fn session_data(
+        &self,
+        user_id: String,
+        user: Option<UserObject>,
+        session_id: &Option<String>,
+        realm_id: Option<String>,
+        created_at: Option<f64>,
+        expires_at: Option<i64>,
+    ) -> SessionData {
+        let (user, memberships) = match user {
+            Some(u) => {
+                let memberships = u
+                    .memberships
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| {
+                        let org = m.org.unwrap_or(OrgObject {
+                            name: None,
+                            reference: None,
+                            custom: None,
+                        });
+                        Membership {
+                            id: m.id,
+                            org_id: m.org_id,
+                            org_name: org.name,
+                            reference: org.reference,
+                            permissions: m.permissions.unwrap_or_default(),
+                            selected: m.selected.unwrap_or(false),
+                            custom: m.custom,
+                            org_custom: org.custom,
+                        }
+                    })
+                    .collect();
+                let user = User {
+                    id: user_id,
+                    name: u.name,
+                    first_name: u.first_name,
+                    last_name: u.last_name,
+                    username: u.username,
+                    email: u.email,
+                    email_verified: u.email_verified,
+                    reference: u.reference,
+                    custom: u.custom,
+                };
+                (user, memberships)
+            }
+            None => (
+                User {
+                    id: user_id,
+                    name: None,
+                    first_name: None,
+                    last_name: None,
+                    username: None,
+                    email: None,
+                    email_verified: None,
+                    reference: None,
+                    custom: None,
+                },
+                Vec::new(),
+            ),
+        };
+        SessionData {
+            user,
+            session_id: session_id.clone(),
+            realm_id: realm_id.or_else(|| self.realm.clone()),
+            issued_at: created_at
+                .filter(|c| c.is_finite())
+                .map(|c| c.floor() as i64),
+            expires_at,
+            memberships,
+            generation: self.generation(),
+        }
+    }
+}

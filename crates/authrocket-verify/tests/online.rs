@@ -1,0 +1,462 @@
+//! Online and hybrid verification against the testkit's fake realm over real HTTP on
+//! 127.0.0.1 — no mocking of `reqwest`.
+
+use std::time::{Duration, Instant};
+
+use authrocket_testkit::{FakeRealm, Fault, SigningKey, TokenBuilder, bad};
+use authrocket_verify::{Generation, Mode, Verifier, VerifierBuilder};
+
+fn online(realm: &FakeRealm) -> VerifierBuilder {
+    Verifier::builder()
+        .mode(Mode::Online)
+        .authrocket_url(realm.api_url())
+        .api_key(realm.api_key())
+        .realm(realm.realm_id())
+}
+
+fn hybrid(realm: &FakeRealm) -> VerifierBuilder {
+    Verifier::builder()
+        .mode(Mode::Hybrid)
+        .loginrocket_url(realm.loginrocket_url())
+        .authrocket_url(realm.api_url())
+        .api_key(realm.api_key())
+        .realm(realm.realm_id())
+}
+
+#[tokio::test]
+async fn v2_happy_path_with_embedded_user() {
+    let realm = FakeRealm::start().await;
+    let v = online(&realm).build().unwrap();
+    assert_eq!(v.mode(), Mode::Online);
+    let frank = realm.login("frank@example.com");
+    let s = v.verify(&frank.token).await.unwrap();
+    assert_eq!(s.generation(), Generation::V2);
+    assert_eq!(s.user_id(), frank.user.id);
+    assert_eq!(s.user().email.as_deref(), Some("frank@example.com"));
+    assert_eq!(s.user().name.as_deref(), Some("Frank Example"));
+    assert_eq!(s.user().first_name.as_deref(), Some("Frank"));
+    assert_eq!(s.session_id(), Some(frank.session_id.as_str()));
+    assert_eq!(s.realm_id(), Some(realm.realm_id().as_str()));
+    assert_eq!(s.expires_at(), Some(frank.expires_at));
+    assert!(s.issued_at().is_some(), "fractional created_at is accepted");
+    let m = s.current_membership().unwrap();
+    assert_eq!(m.org_name.as_deref(), Some("Example Corp"));
+    assert!(s.has_permission("ar:admin"));
+    assert_eq!(realm.requests("/v2/sessions"), 1);
+    assert_eq!(realm.requests("/v2/users"), 0, "the user was embedded");
+    assert_eq!(
+        realm.requests("/connect/jwks"),
+        0,
+        "online mode uses no keys"
+    );
+    let ua = realm.last_user_agent().unwrap();
+    assert!(
+        ua.starts_with(&format!("authrocket-verify/{}", env!("CARGO_PKG_VERSION"))),
+        "{ua}"
+    );
+    // Cached: no second call.
+    v.verify(&frank.token).await.unwrap();
+    assert_eq!(realm.requests("/v2/sessions"), 1);
+    assert_eq!(v.cache_stats().hits, 1);
+}
+
+#[tokio::test]
+async fn v2_fetches_the_user_when_not_embedded() {
+    let realm = FakeRealm::builder().embed_user(false).start().await;
+    let v = online(&realm).build().unwrap();
+    let frank = realm.login("frank@example.com");
+    let s = v.verify(&frank.token).await.unwrap();
+    assert_eq!(s.user().email.as_deref(), Some("frank@example.com"));
+    assert_eq!(s.memberships().len(), 1);
+    assert_eq!(realm.requests("/v2/sessions"), 1);
+    assert_eq!(realm.requests("/v2/users"), 1);
+    // The user is cached alongside the session.
+    v.verify(&frank.token).await.unwrap();
+    assert_eq!(realm.requests("/v2/users"), 1);
+}
+
+#[tokio::test]
+async fn v1_happy_path() {
+    let realm = FakeRealm::start().await;
+    let v = Verifier::builder()
+        .authrocket_url(realm.api_url_v1())
+        .api_key(realm.api_key())
+        .realm(realm.realm_id())
+        .account("org_account")
+        .build()
+        .unwrap();
+    assert_eq!(
+        v.mode(),
+        Mode::Online,
+        "online is the default with only the session API set"
+    );
+    let vera = realm.login_v1("vera@example.com");
+    let s = v.verify(&vera.token).await.unwrap();
+    assert_eq!(s.generation(), Generation::V1);
+    assert_eq!(s.user_id(), vera.user.id);
+    assert_eq!(s.user().name.as_deref(), Some("Vera Example"));
+    assert_eq!(realm.requests("/v1/sessions"), 1);
+}
+
+#[tokio::test]
+async fn the_fake_checks_credentials_like_the_real_api() {
+    let realm = FakeRealm::start().await;
+    let token = realm.login("frank@example.com").token;
+    let wrong_key = Verifier::builder()
+        .mode(Mode::Online)
+        .authrocket_url(realm.api_url())
+        .api_key("ks_wrong")
+        .build()
+        .unwrap();
+    let err = wrong_key.verify(&token).await.unwrap_err();
+    assert_eq!(err.code(), "api_credentials");
+    assert!(
+        err.is_unavailable(),
+        "our credentials are not the user's fault: 503, not 401"
+    );
+    let wrong_realm = online(&realm).realm("rl_other").build().unwrap();
+    assert_eq!(
+        wrong_realm.verify(&token).await.unwrap_err().code(),
+        "api_credentials"
+    );
+}
+
+/// Each fault maps to the right error, is not cached, and once it clears the same token
+/// verifies at once.
+#[tokio::test]
+async fn failure_matrix() {
+    let realm = FakeRealm::start().await;
+    let token = realm.login("frank@example.com").token;
+    let cases: Vec<(Fault, &str, Option<u64>)> = vec![
+        (Fault::Status(403), "api_credentials", None),
+        (Fault::Status(401), "api_credentials", None),
+        (Fault::Status(402), "api_credentials", None),
+        (
+            Fault::RateLimited { retry_after: 7 },
+            "unavailable",
+            Some(7),
+        ),
+        (Fault::Status(500), "unavailable", None),
+        (Fault::Status(502), "unavailable", None),
+        (Fault::Status(503), "unavailable", None),
+        (Fault::Status(400), "unavailable", None),
+        (Fault::Latency(Duration::from_secs(2)), "unavailable", None),
+        (Fault::TruncatedJson, "unavailable", None),
+        (Fault::OversizedBody, "unavailable", None),
+        (
+            Fault::Redirect("http://evil.example/".into()),
+            "unavailable",
+            None,
+        ),
+        (
+            Fault::Redirect("/v2/sessions/elsewhere".into()),
+            "unavailable",
+            None,
+        ),
+        (Fault::DropConnection, "unavailable", None),
+        (Fault::WrongSession, "unavailable", None),
+    ];
+    for (fault, code, retry) in cases {
+        // A fresh verifier per fault, so nothing good is cached yet.
+        let v = online(&realm)
+            .api_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
+        realm.fail_next(1, fault.clone());
+        let err = v.verify(&token).await.unwrap_err();
+        assert_eq!(err.code(), code, "{fault:?}");
+        assert!(err.is_unavailable(), "{fault:?} must be a 503");
+        assert_eq!(
+            err.retry_after(),
+            retry.map(Duration::from_secs),
+            "{fault:?}"
+        );
+        // The fault has cleared: the same token verifies at once with the same verifier.
+        let s = v
+            .verify(&token)
+            .await
+            .unwrap_or_else(|e| panic!("after {fault:?}: {e:?}"));
+        assert!(!s.user_id().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn every_fault_is_seen_by_a_cold_verifier_and_never_cached() {
+    let realm = FakeRealm::start().await;
+    let token = realm.login("frank@example.com").token;
+    for fault in [
+        Fault::Status(500),
+        Fault::RateLimited { retry_after: 1 },
+        Fault::DropConnection,
+    ] {
+        let v = online(&realm).build().unwrap();
+        let before = realm.requests("/v2/sessions");
+        realm.fail_next(1, fault.clone());
+        assert!(v.verify(&token).await.unwrap_err().is_unavailable());
+        assert!(v.verify(&token).await.is_ok(), "{fault:?} was not cached");
+        assert_eq!(realm.requests("/v2/sessions"), before + 2);
+        assert_eq!(v.cache_stats().hits, 0);
+    }
+}
+
+#[tokio::test]
+async fn revoked_sessions_are_rejected_within_the_ttl_never_later() {
+    let realm = FakeRealm::start().await;
+    let ttl = Duration::from_secs(1);
+    let v = online(&realm)
+        .cache_ttl(ttl)
+        .negative_cache_ttl(Duration::ZERO)
+        .build()
+        .unwrap();
+    let frank = realm.login("frank@example.com");
+    v.verify(&frank.token).await.unwrap();
+    realm.revoke(&frank);
+    let revoked_at = Instant::now();
+    // Still inside the TTL the cached answer may stand; poll until it does not.
+    let mut rejected_after = None;
+    while revoked_at.elapsed() < ttl + Duration::from_millis(500) {
+        match v.verify(&frank.token).await {
+            Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => {
+                assert_eq!(e.code(), "revoked");
+                rejected_after = Some(revoked_at.elapsed());
+                break;
+            }
+        }
+    }
+    let after = rejected_after.expect("the logout became visible");
+    assert!(
+        after <= ttl + Duration::from_millis(100),
+        "seen after {after:?}, TTL {ttl:?}"
+    );
+    // And stays rejected.
+    assert_eq!(v.verify(&frank.token).await.unwrap_err().code(), "revoked");
+}
+
+#[tokio::test]
+async fn not_found_is_remembered_for_the_negative_ttl_only() {
+    let realm = FakeRealm::start().await;
+    let frank = realm.login("frank@example.com");
+    realm.revoke(&frank);
+    let v = online(&realm)
+        .negative_cache_ttl(Duration::from_millis(1000))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(v.verify(&frank.token).await.unwrap_err().code(), "revoked");
+    }
+    assert_eq!(realm.requests("/v2/sessions"), 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(v.verify(&frank.token).await.unwrap_err().code(), "revoked");
+    assert_eq!(realm.requests("/v2/sessions"), 2);
+
+    let no_negative = online(&realm)
+        .negative_cache_ttl(Duration::ZERO)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            no_negative.verify(&frank.token).await.unwrap_err().code(),
+            "revoked"
+        );
+    }
+    assert_eq!(realm.requests("/v2/sessions"), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_verifications_make_one_api_call() {
+    let realm = FakeRealm::start().await;
+    let v = online(&realm).build().unwrap();
+    let frank = realm.login("frank@example.com");
+    // Slow the API down so all 200 are in flight together.
+    realm.fail_next(1, Fault::Latency(Duration::from_millis(300)));
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let v = v.clone();
+            let token = frank.token.clone();
+            tokio::spawn(async move { v.verify(&token).await.map(|s| s.user_id().to_owned()) })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), frank.user.id);
+    }
+    assert_eq!(realm.requests("/v2/sessions"), 1, "single-flight");
+}
+
+#[tokio::test]
+async fn hybrid_sends_only_genuine_tokens_to_the_api() {
+    let realm = FakeRealm::start().await;
+    let v = hybrid(&realm).build().unwrap();
+    let key = realm.signing_key();
+    let forged = [
+        bad::expired(&key),
+        bad::foreign_issuer(&key),
+        bad::foreign_realm(&key),
+        bad::tampered_signature(&key),
+        bad::wrong_key(&key),
+        bad::alg_none(),
+        TokenBuilder::v2("usr_x").sign(&SigningKey::hs256("jsk_guess")),
+    ];
+    for token in &forged {
+        let err = v.verify(token).await.unwrap_err();
+        assert!(!err.is_unavailable(), "{err:?}");
+    }
+    assert_eq!(
+        realm.requests("/v2/sessions"),
+        0,
+        "forgeries never reach the API"
+    );
+
+    // A genuine token is confirmed online, and a revocation is seen.
+    let frank = realm.login("frank@example.com");
+    let s = v.verify(&frank.token).await.unwrap();
+    assert_eq!(s.user_id(), frank.user.id);
+    assert_eq!(
+        s.user().email.as_deref(),
+        Some("frank@example.com"),
+        "identity from the verified JWT"
+    );
+    assert_eq!(realm.requests("/v2/sessions"), 1);
+    assert_eq!(realm.requests("/v2/users"), 0, "hybrid needs no user fetch");
+
+    let v2 = hybrid(&realm).build().unwrap();
+    realm.revoke(&frank);
+    assert_eq!(v2.verify(&frank.token).await.unwrap_err().code(), "revoked");
+}
+
+#[tokio::test]
+async fn hybrid_with_a_static_hs256_key() {
+    let realm = FakeRealm::builder().hs256().start().await;
+    let v = Verifier::builder()
+        .mode(Mode::Hybrid)
+        .jwt_key(realm.jwt_key())
+        .authrocket_url(realm.api_url())
+        .api_key(realm.api_key())
+        .realm(realm.realm_id())
+        .build()
+        .unwrap();
+    let frank = realm.login("frank@example.com");
+    assert!(v.verify(&frank.token).await.is_ok());
+    realm.fail_next(1, Fault::Status(503));
+    let fresh = realm.login("frank@example.com");
+    let err = v.verify(&fresh.token).await.unwrap_err();
+    assert!(
+        err.is_unavailable(),
+        "the API being down is a 503 in hybrid mode too"
+    );
+}
+
+#[tokio::test]
+async fn from_env_with_the_realm_settings_builds_a_hybrid_verifier() {
+    let realm = FakeRealm::start().await;
+    let mut env = realm.env();
+    env.push(("AUTHROCKET_VERIFY_MODE", "hybrid".into()));
+    let v = VerifierBuilder::from_env_with(|k| {
+        env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })
+    .unwrap()
+    .build()
+    .unwrap();
+    assert_eq!(v.mode(), Mode::Hybrid);
+    assert!(v.verify(&realm.login("a@example.com").token).await.is_ok());
+}
+
+#[tokio::test]
+async fn cached_entries_never_outlive_the_token() {
+    let realm = FakeRealm::builder()
+        .session_ttl(Duration::from_secs(2))
+        .start()
+        .await;
+    let v = online(&realm)
+        .cache_ttl(Duration::from_secs(300))
+        .build()
+        .unwrap();
+    let frank = realm.login("frank@example.com");
+    assert!(v.verify(&frank.token).await.is_ok());
+    let wait = (frank.expires_at * 1000 - now_millis()).max(0) as u64 + 50;
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+    let err = v.verify(&frank.token).await.unwrap_err();
+    assert!(matches!(err.code(), "revoked" | "expired"), "{err:?}");
+    assert_eq!(
+        realm.requests("/v2/sessions"),
+        2,
+        "the expired entry was not served"
+    );
+
+    // Offline too: a short-lived token cached for 300 s stops verifying at its exp (+leeway 0).
+    let key = SigningKey::hs256("jsk_short");
+    let off = Verifier::builder()
+        .jwt_key("jsk_short")
+        .leeway(Duration::ZERO)
+        .build()
+        .unwrap();
+    let token = TokenBuilder::v2("usr_short").expires_in(2).sign(&key);
+    assert!(off.verify(&token).await.is_ok());
+    assert!(off.verify(&token).await.is_ok());
+    assert_eq!(off.cache_stats().hits, 1);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(off.verify(&token).await.unwrap_err().code(), "expired");
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test]
+async fn capacity_bound_holds_under_100k_distinct_tokens() {
+    let key = SigningKey::hs256("jsk_capacity");
+    let v = Verifier::builder()
+        .jwt_key("jsk_capacity")
+        .cache_capacity(1_000)
+        .build()
+        .unwrap();
+    let base = TokenBuilder::v2("usr_cap");
+    for i in 0..100_000u32 {
+        let token = base.clone().claim("seq", i).sign(&key);
+        v.verify(&token).await.unwrap();
+    }
+    v.run_cache_maintenance().await;
+    let stats = v.cache_stats();
+    assert!(stats.entries <= 1_000, "{stats:?}");
+    assert!(stats.entries > 0);
+    assert_eq!(stats.misses, 100_000);
+}
+
+#[tokio::test]
+async fn online_configuration_errors_name_the_variable() {
+    let e = Verifier::builder()
+        .authrocket_url("https://api-e2.authrocket.com/v2")
+        .build()
+        .unwrap_err();
+    assert_eq!(e.variable(), Some("AUTHROCKET_API_KEY"));
+    let e = Verifier::builder()
+        .authrocket_url("https://api-e2.authrocket.com/")
+        .api_key("ks_x")
+        .build()
+        .unwrap_err();
+    assert_eq!(e.variable(), Some("AUTHROCKET_URL"));
+    assert!(e.to_string().contains("/v2"));
+    let e = Verifier::builder()
+        .mode(Mode::Hybrid)
+        .jwt_key("jsk_x")
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), "mode_prerequisite");
+    assert!(e.to_string().contains("AUTHROCKET_URL"), "{e}");
+    let e = Verifier::builder()
+        .mode(Mode::Hybrid)
+        .authrocket_url("https://api-e2.authrocket.com/v2")
+        .api_key("ks_x")
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("LOGINROCKET_URL"), "{e}");
+    let e = Verifier::builder()
+        .mode(Mode::Online)
+        .jwt_key("jsk_x")
+        .build()
+        .unwrap_err();
+    assert_eq!(e.variable(), Some("AUTHROCKET_VERIFY_MODE"));
+}
