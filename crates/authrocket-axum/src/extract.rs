@@ -1,0 +1,254 @@
+//! [`CurrentUser`], [`LoginRequired`] and [`Logout`]: extractors over the context that
+//! [`AuthRocketLayer`](authrocket_tower::AuthRocketLayer) leaves in the request.
+
+use std::ops::Deref;
+
+use authrocket_tower::{AuthContext, is_grpc, missing_layer};
+use authrocket_verify::{Session, VerifyError};
+use axum_core::body::Body;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::header::{HOST, LOCATION, SET_COOKIE};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode};
+
+use authrocket_tower::clear_token_cookie;
+
+/// The signed-in user. Needs [`AuthRocketLayer`](authrocket_tower::AuthRocketLayer) on the
+/// route (required or optional mode).
+///
+/// * As `CurrentUser`: no session ⇒ the layer's 401 (`WWW-Authenticate`, JSON body).
+/// * As `Option<CurrentUser>`: no session ⇒ `None`.
+/// * Either way, a missing layer is a loud, explained 500 — never a silent 401.
+///
+/// ```
+/// use authrocket_axum::CurrentUser;
+///
+/// async fn me(user: CurrentUser) -> String {
+///     format!("{} ({})", user.id(), user.name().unwrap_or("no name"))
+/// }
+///
+/// async fn home(user: Option<CurrentUser>) -> String {
+///     match user {
+///         Some(user) => format!("welcome back, {}", user.id()),
+///         None => "welcome, stranger".to_owned(),
+///     }
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/me", axum::routing::get(me)).route("/", axum::routing::get(home));
+/// ```
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Session);
+
+impl CurrentUser {
+    /// The user id (`usr_…`).
+    pub fn id(&self) -> &str {
+        self.0.user_id()
+    }
+
+    /// The user's display name, when known.
+    pub fn name(&self) -> Option<&str> {
+        self.0.user().name.as_deref()
+    }
+
+    /// The user's email, when known.
+    pub fn email(&self) -> Option<&str> {
+        self.0.user().email.as_deref()
+    }
+
+    /// The whole verified session.
+    pub fn session(&self) -> &Session {
+        &self.0
+    }
+}
+
+impl Deref for CurrentUser {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
+    }
+}
+
+/// Why [`CurrentUser`] (or [`LoginRequired`]) could not be extracted.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CurrentUserRejection {
+    /// No session: answered like the layer answers (401, or gRPC status 16).
+    Unauthenticated(http::Response<bytes::Bytes>),
+    /// A browser without a session, sent to LoginRocket's login page (303).
+    LoginRedirect(String),
+    /// The route has no `AuthRocketLayer` (or, for login redirects, no `LOGINROCKET_URL`):
+    /// a programming error, answered 500 with an explanation.
+    Misconfigured(&'static str),
+}
+
+impl IntoResponse for CurrentUserRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Unauthenticated(res) => {
+                tracing::trace!("authrocket: CurrentUser rejected an anonymous request");
+                res.map(Body::from)
+            }
+            Self::LoginRedirect(location) => {
+                let mut res = StatusCode::SEE_OTHER.into_response();
+                if let Ok(v) = HeaderValue::from_str(&location) {
+                    res.headers_mut().insert(LOCATION, v);
+                }
+                res
+            }
+            Self::Misconfigured(what) => missing_layer(what).map(Body::from),
+        }
+    }
+}
+
+fn context<'p>(
+    parts: &'p Parts,
+    what: &'static str,
+) -> Result<&'p AuthContext, CurrentUserRejection> {
+    parts
+        .extensions
+        .get::<AuthContext>()
+        .ok_or(CurrentUserRejection::Misconfigured(what))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = CurrentUserRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = context(parts, "the CurrentUser extractor")?;
+        match ctx.session() {
+            Some(s) => Ok(CurrentUser(s.clone())),
+            None => {
+                let error = ctx.error().unwrap_or(&VerifyError::MissingToken);
+                Err(CurrentUserRejection::Unauthenticated(
+                    ctx.reject(error, is_grpc(&parts.headers)),
+                ))
+            }
+        }
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
+    type Rejection = CurrentUserRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let ctx = context(parts, "the Option<CurrentUser> extractor")?;
+        Ok(ctx.session().cloned().map(CurrentUser))
+    }
+}
+
+/// The absolute URL of this request, for LoginRocket's `redirect_uri`: scheme from
+/// `X-Forwarded-Proto`, else `http` for localhost / 127.0.0.1 and `https` otherwise.
+pub(crate) fn request_url(parts: &Parts) -> Option<String> {
+    let host = parts.headers.get(HOST)?.to_str().ok()?;
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok());
+    let local =
+        host.starts_with("localhost") || host.starts_with("127.0.0.1") || host.starts_with("[::1]");
+    let scheme = forwarded.unwrap_or(if local { "http" } else { "https" });
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    Some(format!("{scheme}://{host}{path}"))
+}
+
+/// Like [`CurrentUser`], for browser routes: without a session the browser is redirected
+/// (303) to `<LOGINROCKET_URL>/login?redirect_uri=<this URL>` instead of getting a 401. API
+/// routes should keep [`CurrentUser`].
+///
+/// ```
+/// use authrocket_axum::LoginRequired;
+///
+/// async fn dashboard(LoginRequired(user): LoginRequired) -> String {
+///     format!("dashboard of {}", user.id())
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/dashboard", axum::routing::get(dashboard));
+/// ```
+#[derive(Debug, Clone)]
+pub struct LoginRequired(pub CurrentUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for LoginRequired {
+    type Rejection = CurrentUserRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = context(parts, "the LoginRequired extractor")?;
+        if let Some(s) = ctx.session() {
+            return Ok(LoginRequired(CurrentUser(s.clone())));
+        }
+        let base = ctx
+            .verifier()
+            .loginrocket_url()
+            .ok_or(CurrentUserRejection::Misconfigured(
+                "LoginRequired without LOGINROCKET_URL",
+            ))?;
+        let mut login = base
+            .join("login")
+            .map_err(|_| CurrentUserRejection::Misconfigured("LOGINROCKET_URL"))?;
+        if let Some(here) = request_url(parts) {
+            login.query_pairs_mut().append_pair("redirect_uri", &here);
+        }
+        Err(CurrentUserRejection::LoginRedirect(login.into()))
+    }
+}
+
+/// Logs the browser out: clears the token cookie and sends the browser to
+/// `<LOGINROCKET_URL>/logout?session=<sid>&redirect_uri=…`, which ends the AuthRocket
+/// session. Works on routes with the layer in either mode.
+///
+/// ```
+/// use authrocket_axum::Logout;
+/// use axum::response::Response;
+///
+/// async fn logout(logout: Logout) -> Response {
+///     logout.redirect_to("https://app.example.com/")
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/logout", axum::routing::get(logout));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Logout {
+    ctx: AuthContext,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Logout {
+    type Rejection = CurrentUserRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Logout {
+            ctx: context(parts, "the Logout extractor")?.clone(),
+        })
+    }
+}
+
+impl Logout {
+    /// The LoginRocket logout URL for this session, returning to `redirect_uri`. `None`
+    /// without `LOGINROCKET_URL`.
+    pub fn url(&self, redirect_uri: &str) -> Option<String> {
+        let mut url = self.ctx.verifier().loginrocket_url()?.join("logout").ok()?;
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(sid) = self.ctx.session().and_then(|s| s.session_id()) {
+                q.append_pair("session", sid);
+            }
+            q.append_pair("redirect_uri", redirect_uri);
+        }
+        Some(url.into())
+    }
+
+    /// 303 to [`url`](Self::url) (or straight to `redirect_uri` without `LOGINROCKET_URL`),
+    /// clearing the token cookie.
+    pub fn redirect_to(&self, redirect_uri: &str) -> Response {
+        let location = self
+            .url(redirect_uri)
+            .unwrap_or_else(|| redirect_uri.to_owned());
+        let mut res = StatusCode::SEE_OTHER.into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            res.headers_mut().insert(LOCATION, v);
+        }
+        if let Some(v) = self.ctx.cookie_name().and_then(clear_token_cookie) {
+            res.headers_mut().append(SET_COOKIE, v);
+        }
+        res
+    }
+}

@@ -1,0 +1,41 @@
+//! Axum extractors and helpers for AuthRocket, on top of
+//! [`authrocket_tower::AuthRocketLayer`].
+//!
+//! ```no_run
+//! use authrocket_axum::{CurrentUser, LoginRedirectLayer, Logout};
+//! use authrocket_tower::AuthRocketLayer;
+//! use axum::{Router, routing::get, response::Response};
+//!
+//! async fn me(user: CurrentUser) -> String {
+//!     format!("hello {}", user.id())
+//! }
+//!
+//! async fn logout(logout: Logout) -> Response {
+//!     logout.redirect_to("https://app.example.com/")
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = authrocket_verify::Verifier::from_env()?;
+//! let app = Router::new()
+//!     .route("/me", get(me))
+//!     .route("/logout", get(logout))
+//!     .layer(AuthRocketLayer::new(verifier.clone()).optional())
+//!     .layer(LoginRedirectLayer::new(verifier));
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! * [`CurrentUser`] — the signed-in user (`FromRequestParts` and
+//!   `OptionalFromRequestParts`: `Option<CurrentUser>` is `None` when anonymous).
+//! * [`LoginRequired`] — the same for browser routes: redirects to LoginRocket's login page.
+//! * [`LoginRedirectLayer`] — completes a LoginRocket Web login (`?token=` ⇒ cookie ⇒ 303).
+//! * [`Logout`] — clears the cookie and redirects to LoginRocket's logout.
+//! * [`RequirePermissionLayer`] — 403 `insufficient_scope` without a permission.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod extract;
+mod login;
+
+pub use authrocket_tower::{AuthContext, AuthRocketLayer, RequirePermissionLayer};
+pub use extract::{CurrentUser, CurrentUserRejection, LoginRequired, Logout};
+pub use login::{LoginRedirect, LoginRedirectLayer};

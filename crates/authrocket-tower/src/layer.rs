@@ -1,0 +1,175 @@
+//! [`AuthRocketLayer`]: configuration shared by every [`AuthRocket`] service it makes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use authrocket_verify::{ConfigError, Verifier, VerifyError};
+use bytes::Bytes;
+use http::header::HeaderName;
+use tower_layer::Layer;
+
+use crate::reject::{DefaultRejection, Rejection, RenderRejection};
+use crate::service::AuthRocket;
+use crate::token::TokenSources;
+
+/// What happens to requests without a valid token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum AuthMode {
+    /// Reject them: 401 (or 503 when verification is unavailable). The default.
+    #[default]
+    Required,
+    /// Let them through without a session; a bad `arToken` cookie is cleared.
+    Optional,
+}
+
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) verifier: Verifier,
+    pub(crate) sources: TokenSources,
+    pub(crate) mode: AuthMode,
+    pub(crate) realm_name: String,
+    pub(crate) renderer: Arc<dyn RenderRejection>,
+}
+
+impl Shared {
+    pub(crate) fn render(&self, error: &VerifyError, grpc: bool) -> http::Response<Bytes> {
+        self.renderer.render(&Rejection {
+            error,
+            grpc,
+            realm: &self.realm_name,
+        })
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRocketLayer")
+            .field("verifier", &self.verifier)
+            .field("sources", &self.sources)
+            .field("mode", &self.mode)
+            .field("realm_name", &self.realm_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Verifies the AuthRocket token of every request. See the [crate docs](crate).
+///
+/// ```
+/// use authrocket_tower::AuthRocketLayer;
+///
+/// let verifier = authrocket_verify::Verifier::builder().jwt_key("jsk_example").build()?;
+/// let layer = AuthRocketLayer::new(verifier)
+///     .optional()                 // anonymous requests pass, without a session
+///     .cookie_name("session")     // instead of arToken
+///     .realm_name("my-api");      // WWW-Authenticate: Bearer realm="my-api"
+/// # Ok::<(), authrocket_verify::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct AuthRocketLayer {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for AuthRocketLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.shared.fmt(f)
+    }
+}
+
+impl AuthRocketLayer {
+    /// A layer that requires a valid token, read from `Authorization: Bearer` then the
+    /// `arToken` cookie.
+    pub fn new(verifier: Verifier) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                verifier,
+                sources: TokenSources::default(),
+                mode: AuthMode::Required,
+                realm_name: "authrocket".to_owned(),
+                renderer: Arc::new(DefaultRejection),
+            }),
+        }
+    }
+
+    /// [`new`](Self::new) with a verifier from the environment
+    /// ([`Verifier::from_env`]): the one line that protects a router.
+    ///
+    /// ```no_run
+    /// let app: axum::Router = axum::Router::new()
+    ///     .layer(authrocket_tower::AuthRocketLayer::from_env()?);
+    /// # Ok::<(), authrocket_verify::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self::new(Verifier::from_env()?))
+    }
+
+    fn update(mut self, f: impl FnOnce(&mut Shared)) -> Self {
+        f(Arc::make_mut(&mut self.shared));
+        self
+    }
+
+    /// Require a valid token (the default).
+    pub fn required(self) -> Self {
+        self.mode(AuthMode::Required)
+    }
+
+    /// Let requests without a valid token through, without a session.
+    pub fn optional(self) -> Self {
+        self.mode(AuthMode::Optional)
+    }
+
+    /// Set the [`AuthMode`].
+    pub fn mode(self, mode: AuthMode) -> Self {
+        self.update(|s| s.mode = mode)
+    }
+
+    /// Read the token cookie under this name instead of `arToken`.
+    pub fn cookie_name(self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.update(|s| s.sources.cookie = Some(name))
+    }
+
+    /// Do not read tokens from cookies.
+    pub fn without_cookie(self) -> Self {
+        self.update(|s| s.sources.cookie = None)
+    }
+
+    /// Do not read `Authorization: Bearer`.
+    pub fn without_bearer(self) -> Self {
+        self.update(|s| s.sources.bearer = false)
+    }
+
+    /// Also read the token from this header (bare, or `Bearer …`), after `Authorization` and
+    /// before the cookie.
+    pub fn header(self, name: HeaderName) -> Self {
+        self.update(|s| s.sources.header = Some(name))
+    }
+
+    /// The realm name in `WWW-Authenticate: Bearer realm="…"` (default `authrocket`).
+    pub fn realm_name(self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.update(|s| s.realm_name = name)
+    }
+
+    /// Render rejections yourself. See [`RenderRejection`].
+    pub fn render_rejection(self, renderer: impl RenderRejection) -> Self {
+        let renderer: Arc<dyn RenderRejection> = Arc::new(renderer);
+        self.update(|s| s.renderer = renderer)
+    }
+
+    /// The verifier this layer uses.
+    pub fn verifier(&self) -> &Verifier {
+        &self.shared.verifier
+    }
+}
+
+impl<S> Layer<S> for AuthRocketLayer {
+    type Service = AuthRocket<S>;
+
+    fn layer(&self, inner: S) -> AuthRocket<S> {
+        AuthRocket {
+            inner,
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
