@@ -5,6 +5,8 @@
 //!
 //! * [`verify`] — the core: a cheap-to-clone [`Verifier`] that turns an
 //!   AuthRocket login token into a verified [`Session`].
+//! * [`tower`] — [`AuthRocketLayer`], the same `.layer()` for Axum routers and Tonic servers.
+//! * [`axum`] — the [`CurrentUser`] extractor, login redirect, logout and permission helpers.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,8 +18,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub use authrocket_axum as axum;
+pub use authrocket_tower as tower;
 pub use authrocket_verify as verify;
-pub use authrocket_verify::{ConfigError, Session, Verifier, VerifierBuilder, VerifyError};
+
+pub use authrocket_axum::{CurrentUser, LoginRedirectLayer, LoginRequired, Logout};
+pub use authrocket_tower::{AuthMode, AuthRocketLayer, RequirePermissionLayer};
+pub use authrocket_verify::{ConfigError, Mode, Session, Verifier, VerifierBuilder, VerifyError};
 
 /// The README's code blocks, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

@@ -73,7 +73,7 @@ impl Deref for CurrentUser {
 #[non_exhaustive]
 pub enum CurrentUserRejection {
     /// No session: answered like the layer answers (401, or gRPC status 16).
-    Unauthenticated(http::Response<bytes::Bytes>),
+    Unauthenticated(Box<http::Response<bytes::Bytes>>),
     /// A browser without a session, sent to LoginRocket's login page (303).
     LoginRedirect(String),
     /// The route has no `AuthRocketLayer` (or, for login redirects, no `LOGINROCKET_URL`):
@@ -86,7 +86,7 @@ impl IntoResponse for CurrentUserRejection {
         match self {
             Self::Unauthenticated(res) => {
                 tracing::trace!("authrocket: CurrentUser rejected an anonymous request");
-                res.map(Body::from)
+                (*res).map(Body::from)
             }
             Self::LoginRedirect(location) => {
                 let mut res = StatusCode::SEE_OTHER.into_response();
@@ -119,9 +119,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
             Some(s) => Ok(CurrentUser(s.clone())),
             None => {
                 let error = ctx.error().unwrap_or(&VerifyError::MissingToken);
-                Err(CurrentUserRejection::Unauthenticated(
+                Err(CurrentUserRejection::Unauthenticated(Box::new(
                     ctx.reject(error, is_grpc(&parts.headers)),
-                ))
+                )))
             }
         }
     }

@@ -16,7 +16,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let verifier = authrocket_verify::Verifier::from_env()?;
-//! let app = Router::new()
+//! let app: Router = Router::new()
 //!     .route("/me", get(me))
 //!     .route("/logout", get(logout))
 //!     .layer(AuthRocketLayer::new(verifier.clone()).optional())

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use authrocket_testkit::{FakeRealm, Fault, SigningKey, TokenBuilder, bad};
 use authrocket_tower::{AuthContext, AuthRocketLayer, Rejection, RequirePermissionLayer};

@@ -1,0 +1,98 @@
+//! The reference server: `cargo run --example server`.
+//!
+//! * Reads the AuthRocket settings from the environment (`AUTHROCKET_JWT_KEY`,
+//!   `LOGINROCKET_URL`, `AUTHROCKET_URL`, …). With none set, it starts an embedded fake realm
+//!   (the testkit's) and prints a demo token and a `curl` line.
+//! * Listens on `127.0.0.1:$PORT` (default 3000; `PORT=0` picks a free port).
+//! * `GET /` public, `GET /me` protected (the current user as JSON), `GET /healthz`.
+//! * Logs to stderr, level from `RUST_LOG` (e.g. `RUST_LOG=authrocket=debug`).
+
+use authrocket::{AuthRocketLayer, CurrentUser, Mode, Verifier, VerifierBuilder};
+use authrocket_testkit::FakeRealm;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+/// `GET /me`: who is calling.
+async fn me(user: CurrentUser) -> Json<Value> {
+    Json(json!({
+        "id": user.id(),
+        "name": user.name(),
+        "email": user.email(),
+        "session_id": user.session_id(),
+        "memberships": user.memberships(),
+    }))
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run().await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let port: u16 = match std::env::var("PORT") {
+        Ok(p) => p
+            .parse()
+            .map_err(|_| format!("PORT must be a port number, not {p:?}"))?,
+        Err(_) => 3000,
+    };
+    let configured = authrocket::verify::ENV_VARS
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    // With no settings, a local fake realm stands in for AuthRocket (the library itself
+    // would refuse an empty configuration; this example chooses the fallback).
+    let demo = if configured {
+        None
+    } else {
+        Some(FakeRealm::start().await)
+    };
+    let verifier = match &demo {
+        None => Verifier::from_env()?,
+        Some(realm) => {
+            let env = realm.env();
+            VerifierBuilder::from_env_with(|k| {
+                env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+            })?
+            .mode(Mode::Hybrid)
+            .build()?
+        }
+    };
+
+    let app = Router::new()
+        .route("/me", get(me))
+        .route_layer(AuthRocketLayer::new(verifier))
+        .route(
+            "/",
+            get(|| async { "Hello! GET /me with an AuthRocket token to see who you are.\n" }),
+        )
+        .route("/healthz", get(|| async { "ok\n" }));
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    if let Some(realm) = &demo {
+        let login = realm.login("demo@example.com");
+        println!(
+            "no AuthRocket settings found: using an embedded fake realm at {}",
+            realm.url()
+        );
+        println!("demo token: {}", login.token);
+        println!(
+            "try: curl -H \"Authorization: Bearer {}\" http://{addr}/me",
+            login.token
+        );
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

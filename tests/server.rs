@@ -1,0 +1,138 @@
+//! The reference server as a black box: started as a process with `PORT=0` and no AuthRocket
+//! settings, driven over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `target/<profile>/examples/server`, built by `cargo test` alongside this test.
+fn server_binary() -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let bin = deps
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(format!("server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is built by `cargo test` (examples are test targets)",
+        bin.display()
+    );
+    bin
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    token: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Server {
+    let mut cmd = Command::new(server_binary());
+    for var in authrocket::verify::ENV_VARS {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
+        .env("PORT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut base, mut token) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while base.is_none() || token.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not print its address and token"
+        );
+        let line = lines.next().expect("server output").unwrap();
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            base = Some(addr.to_owned());
+        } else if let Some(t) = line.strip_prefix("demo token: ") {
+            token = Some(t.to_owned());
+        }
+    }
+    Server {
+        child,
+        base: base.unwrap(),
+        token: token.unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn reference_server_with_the_embedded_realm() {
+    let server = start();
+    assert!(
+        server.base.starts_with("http://127.0.0.1:") && !server.base.ends_with(":0"),
+        "{}",
+        server.base
+    );
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("{}{path}", server.base));
+
+    let me = get("/me").bearer_auth(&server.token).send().await.unwrap();
+    assert_eq!(me.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = serde_json::from_str(&me.text().await.unwrap()).unwrap();
+    assert!(body["id"].as_str().unwrap().starts_with("usr_"), "{body}");
+    assert_eq!(body["email"], "demo@example.com");
+    assert_eq!(body["name"], "Demo Example");
+    assert!(body["session_id"].as_str().unwrap().starts_with("kss_"));
+    assert_eq!(body["memberships"][0]["org_name"], "Example Corp");
+
+    let anonymous = get("/me").send().await.unwrap();
+    assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert!(
+        anonymous.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+
+    let forged = get("/me")
+        .bearer_auth(format!("{}x", server.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    assert_eq!(
+        get("/healthz").send().await.unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+    assert_eq!(
+        get("/").send().await.unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+}
+
+#[test]
+fn misconfiguration_fails_at_start_up_naming_the_variable() {
+    let out = Command::new(server_binary())
+        .env("PORT", "0")
+        .env("AUTHROCKET_JWT_KEY", "")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("AUTHROCKET_JWT_KEY"), "{stderr}");
+
+    let out = Command::new(server_binary())
+        .env("PORT", "eighty")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORT"));
+}
