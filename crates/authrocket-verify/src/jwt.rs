@@ -61,9 +61,40 @@ fn is_b64url_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
+/// Decoded bytes kept on the stack when they fit (headers and typical payloads), so the
+/// common case allocates nothing.
+pub(crate) enum Decoded {
+    Inline { buf: [u8; INLINE], len: usize },
+    Heap(Vec<u8>),
+}
+
+/// Decoded segments up to this size stay on the stack.
+const INLINE: usize = 2048;
+
+impl std::ops::Deref for Decoded {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Inline { buf, len } => &buf[..*len],
+            Self::Heap(v) => v,
+        }
+    }
+}
+
+fn decode(segment: &str, what: &'static str) -> Result<Decoded, VerifyError> {
+    if base64::decoded_len_estimate(segment.len()) <= INLINE {
+        let mut buf = [0u8; INLINE];
+        let len = B64URL.decode_slice(segment, &mut buf).map_err(|_| VerifyError::malformed(what))?;
+        Ok(Decoded::Inline { buf, len })
+    } else {
+        B64URL.decode(segment).map(Decoded::Heap).map_err(|_| VerifyError::malformed(what))
+    }
+}
+
 impl<'t> Compact<'t> {
-    /// Split a token: exactly three non-empty segments of base64url characters, within
-    /// `max_len` bytes.
+    /// Split a token: exactly three non-empty segments, within `max_len` bytes. The segments'
+    /// characters are checked when they are decoded (or by [`check_charset`](Self::check_charset)
+    /// when they are not).
     pub(crate) fn split(token: &'t str, max_len: usize) -> Result<Self, VerifyError> {
         if token.is_empty() {
             return Err(VerifyError::MissingToken);
@@ -71,42 +102,37 @@ impl<'t> Compact<'t> {
         if token.len() > max_len {
             return Err(VerifyError::TooLarge { max: max_len });
         }
-        let mut dots = 0usize;
-        for &b in token.as_bytes() {
-            if b == b'.' {
-                dots += 1;
-            } else if !is_b64url_char(b) {
-                return Err(VerifyError::malformed("not base64url"));
-            }
-        }
-        if dots != 2 {
+        let (header, rest) = token.split_once('.').ok_or(VerifyError::malformed("not three segments"))?;
+        let (payload, signature) = rest.split_once('.').ok_or(VerifyError::malformed("not three segments"))?;
+        if signature.contains('.') {
             return Err(VerifyError::malformed("not three segments"));
         }
-        let (signing_input, signature) = token.rsplit_once('.').expect("two dots");
-        let (header, payload) = signing_input.split_once('.').expect("one dot");
         if header.is_empty() || payload.is_empty() || signature.is_empty() {
             return Err(VerifyError::malformed("empty segment"));
         }
-        Ok(Self {
-            signing_input,
-            header,
-            payload,
-            signature,
-        })
+        let signing_input = &token[..header.len() + 1 + payload.len()];
+        Ok(Self { signing_input, header, payload, signature })
+    }
+
+    /// Check every character is base64url, for tokens that are sent on without being
+    /// decoded (online mode).
+    pub(crate) fn check_charset(&self) -> Result<(), VerifyError> {
+        let all = [self.header, self.payload, self.signature];
+        if all.iter().all(|s| s.bytes().all(is_b64url_char)) {
+            Ok(())
+        } else {
+            Err(VerifyError::malformed("not base64url"))
+        }
     }
 
     /// Decode the header segment (the caller keeps the buffer and parses from it).
-    pub(crate) fn header_bytes(&self) -> Result<Vec<u8>, VerifyError> {
-        B64URL
-            .decode(self.header)
-            .map_err(|_| VerifyError::malformed("header is not base64url"))
+    pub(crate) fn header_bytes(&self) -> Result<Decoded, VerifyError> {
+        decode(self.header, "header is not base64url")
     }
 
     /// Decode the payload segment.
-    pub(crate) fn payload_bytes(&self) -> Result<Vec<u8>, VerifyError> {
-        B64URL
-            .decode(self.payload)
-            .map_err(|_| VerifyError::malformed("payload is not base64url"))
+    pub(crate) fn payload_bytes(&self) -> Result<Decoded, VerifyError> {
+        decode(self.payload, "payload is not base64url")
     }
 
     /// Verify the signature with `key`. The header must already have been checked against the

@@ -319,9 +319,13 @@ impl Verifier {
     /// concurrent misses of one token share one verification.
     async fn verify_cached(&self, token: &str) -> Result<Session, VerifyError> {
         // Shape first: garbage never reaches the cache, the network or the hash.
-        Compact::split(token, self.inner.max_token_len)?;
+        let compact = Compact::split(token, self.inner.max_token_len)?;
+        if self.inner.mode == Mode::Online {
+            // Sent to the API undecoded: its characters are checked here instead.
+            compact.check_charset()?;
+        }
         let Some(cache) = &self.inner.cache else {
-            return self.verify_fresh(token).await.map(Session::new);
+            return self.verify_fresh(token, compact).await.map(Session::new);
         };
         let key = cache::key(token);
         if let Some(hit) = cache.get(&key).await {
@@ -330,7 +334,7 @@ impl Verifier {
         let online = self.inner.api.is_some();
         cache
             .get_or_verify(key, async {
-                match self.verify_fresh(token).await {
+                match self.verify_fresh(token, compact).await {
                     Ok(data) => {
                         let ttl = cache::lifetime(
                             self.inner.cache_ttl,
@@ -349,13 +353,13 @@ impl Verifier {
     }
 
     /// Verify without the cache, per the mode.
-    async fn verify_fresh(&self, token: &str) -> Result<SessionData, VerifyError> {
+    async fn verify_fresh(&self, token: &str, compact: Compact<'_>) -> Result<SessionData, VerifyError> {
         let now = now_unix();
         match (self.inner.mode, &self.inner.api) {
             (Mode::Online, Some(api)) => Ok(api.confirm(token, None, now, true).await?.into_data()),
             (Mode::Hybrid, Some(api)) => {
                 // Forged, expired and foreign tokens stop here and never reach the API.
-                let mut data = self.verify_offline(token).await?;
+                let mut data = self.verify_offline(compact).await?;
                 let confirmed = api
                     .confirm(token, data.session_id.as_deref(), now, false)
                     .await?;
@@ -368,12 +372,11 @@ impl Verifier {
                 };
                 Ok(data)
             }
-            _ => self.verify_offline(token).await,
+            _ => self.verify_offline(compact).await,
         }
     }
 
-    async fn verify_offline(&self, token: &str) -> Result<SessionData, VerifyError> {
-        let compact = Compact::split(token, self.inner.max_token_len)?;
+    async fn verify_offline(&self, compact: Compact<'_>) -> Result<SessionData, VerifyError> {
         let header_bytes = compact.header_bytes()?;
         let header = Header::parse(&header_bytes)?;
         let key = match &self.inner.keys {
@@ -392,8 +395,10 @@ impl Verifier {
             }
             KeySource::None => return Err(VerifyError::UnknownKey),
         };
-        compact.verify_signature(&key)?;
+        // Decoding checks the payload is canonical base64url (malformed otherwise); it is
+        // parsed only once the signature has been verified.
         let payload = compact.payload_bytes()?;
+        compact.verify_signature(&key)?;
         let claims = RawClaims::parse(&payload)?;
         let generation = claims.validate(&self.inner.rules, now_unix())?;
         Ok(claims.into_session(generation))
