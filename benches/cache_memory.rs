@@ -51,8 +51,31 @@ fn main() {
     let stats = verifier.cache_stats();
     assert_eq!(stats.entries as usize, count);
     let per_entry = (after - before) as f64 / count as f64;
+    // The same sessions held in a Vec instead of the cache: what the sessions themselves cost.
+    let plain = Verifier::builder()
+        .jwt_key("jsk_cache_memory_bench")
+        .realm(realm)
+        .cache_ttl(Duration::ZERO)
+        .build()
+        .unwrap();
+    let before_sessions = rss_bytes();
+    let sessions: Vec<authrocket::Session> =
+        rt.block_on(async { futures_verify(&plain, &tokens).await });
+    let session_bytes = (rss_bytes() - before_sessions) as f64 / count as f64
+        - std::mem::size_of::<authrocket::Session>() as f64;
+
     println!(
-        "cache_memory: {count} typical AR2 sessions (token {token_len} B): RSS +{:.1} MiB = {per_entry:.0} bytes per cached session",
-        (after - before) as f64 / (1024.0 * 1024.0)
+        "cache_memory: {count} typical AR2 sessions (token {token_len} B): RSS +{:.1} MiB = {per_entry:.0} bytes per cached session ({session_bytes:.0} session, {:.0} cache entry)",
+        (after - before) as f64 / (1024.0 * 1024.0),
+        per_entry - session_bytes,
     );
+    drop(sessions);
+}
+
+async fn futures_verify(v: &Verifier, tokens: &[String]) -> Vec<authrocket::Session> {
+    let mut out = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        out.push(v.verify(t).await.unwrap());
+    }
+    out
 }

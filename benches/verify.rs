@@ -26,8 +26,22 @@ use serde::Deserialize;
 const SECRET: &str = "jsk_benchmark_realm_secret_0123456789";
 const REALM: &str = "rl_0vWkPT9i8gUOiXVCiuKrG2";
 
+/// `n` under `cargo bench`; a small fraction of it under `cargo test --benches`, which runs
+/// each benchmark once as a smoke test.
+fn scaled(n: usize) -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        n
+    } else {
+        (n / 1000).max(10)
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn typical(key: &SigningKey) -> String {
@@ -68,15 +82,25 @@ struct FloorClaims<'a> {
 
 impl Floor {
     fn verify(&self, token: &str, now: i64) -> bool {
-        let Some((input, sig)) = token.rsplit_once('.') else { return false };
-        let Some((_, payload)) = input.split_once('.') else { return false };
+        let Some((input, sig)) = token.rsplit_once('.') else {
+            return false;
+        };
+        let Some((_, payload)) = input.split_once('.') else {
+            return false;
+        };
         let mut sig_buf = [0u8; 64];
-        let Ok(n) = URL_SAFE_NO_PAD.decode_slice(sig, &mut sig_buf) else { return false };
+        let Ok(n) = URL_SAFE_NO_PAD.decode_slice(sig, &mut sig_buf) else {
+            return false;
+        };
         if hmac::verify(&self.key, input.as_bytes(), &sig_buf[..n]).is_err() {
             return false;
         }
-        let Ok(json) = URL_SAFE_NO_PAD.decode(payload) else { return false };
-        let Ok(claims) = serde_json::from_slice::<FloorClaims>(&json) else { return false };
+        let Ok(json) = URL_SAFE_NO_PAD.decode(payload) else {
+            return false;
+        };
+        let Ok(claims) = serde_json::from_slice::<FloorClaims>(&json) else {
+            return false;
+        };
         black_box(&claims);
         claims.exp > now
     }
@@ -90,8 +114,15 @@ fn cold_hs256(c: &mut Criterion) {
     let rt = runtime();
     let key = SigningKey::hs256(SECRET);
     let token = typical(&key);
-    let ours = Verifier::builder().jwt_key(SECRET).realm(REALM).cache_ttl(Duration::ZERO).build().unwrap();
-    let floor = Floor { key: hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes()) };
+    let ours = Verifier::builder()
+        .jwt_key(SECRET)
+        .realm(REALM)
+        .cache_ttl(Duration::ZERO)
+        .build()
+        .unwrap();
+    let floor = Floor {
+        key: hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes()),
+    };
     let jwt_key = jsonwebtoken::DecodingKey::from_secret(SECRET.as_bytes());
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.set_issuer(&["https://authrocket.com"]);
@@ -100,11 +131,17 @@ fn cold_hs256(c: &mut Criterion) {
     let mut g = c.benchmark_group("cold_hs256");
     g.throughput(Throughput::Elements(1));
     g.bench_function("authrocket", |b| {
-        b.to_async(&rt).iter(|| async { ours.verify(black_box(&token)).await.unwrap() })
+        b.to_async(&rt)
+            .iter(|| async { ours.verify(black_box(&token)).await.unwrap() })
     });
-    g.bench_function("floor", |b| b.iter(|| assert!(floor.verify(black_box(&token), now()))));
+    g.bench_function("floor", |b| {
+        b.iter(|| assert!(floor.verify(black_box(&token), now())))
+    });
     g.bench_function("jsonwebtoken", |b| {
-        b.iter(|| jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &jwt_key, &validation).unwrap())
+        b.iter(|| {
+            jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &jwt_key, &validation)
+                .unwrap()
+        })
     });
     g.finish();
 }
@@ -121,22 +158,34 @@ fn cold_rs256(c: &mut Criterion) {
         .unwrap();
     let (input, sig) = token.rsplit_once('.').unwrap();
     let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
-    let parsed =
-        signature::ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, key.public_key_der().unwrap()).unwrap();
-    let jwt_key = jsonwebtoken::DecodingKey::from_rsa_pem(key.public_key_pem().unwrap().as_bytes()).unwrap();
+    let parsed = signature::ParsedPublicKey::new(
+        &signature::RSA_PKCS1_2048_8192_SHA256,
+        key.public_key_der().unwrap(),
+    )
+    .unwrap();
+    let jwt_key =
+        jsonwebtoken::DecodingKey::from_rsa_pem(key.public_key_pem().unwrap().as_bytes()).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_issuer(&["https://authrocket.com"]);
 
     let mut g = c.benchmark_group("cold_rs256");
     g.throughput(Throughput::Elements(1));
     g.bench_function("authrocket", |b| {
-        b.to_async(&rt).iter(|| async { ours.verify(black_box(&token)).await.unwrap() })
+        b.to_async(&rt)
+            .iter(|| async { ours.verify(black_box(&token)).await.unwrap() })
     });
     g.bench_function("aws_lc_verify", |b| {
-        b.iter(|| parsed.verify_sig(black_box(input.as_bytes()), black_box(&sig)).unwrap())
+        b.iter(|| {
+            parsed
+                .verify_sig(black_box(input.as_bytes()), black_box(&sig))
+                .unwrap()
+        })
     });
     g.bench_function("jsonwebtoken", |b| {
-        b.iter(|| jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &jwt_key, &validation).unwrap())
+        b.iter(|| {
+            jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &jwt_key, &validation)
+                .unwrap()
+        })
     });
     g.finish();
 }
@@ -155,7 +204,8 @@ fn cold_jwks(c: &mut Criterion) {
     let mut g = c.benchmark_group("cold_jwks");
     g.throughput(Throughput::Elements(1));
     g.bench_function("authrocket", |b| {
-        b.to_async(&rt).iter(|| async { ours.verify(black_box(&token)).await.unwrap() })
+        b.to_async(&rt)
+            .iter(|| async { ours.verify(black_box(&token)).await.unwrap() })
     });
     g.finish();
     drop(realm);
@@ -166,34 +216,44 @@ fn warm(c: &mut Criterion) {
     let key = SigningKey::hs256(SECRET);
     let mut g = c.benchmark_group("warm");
     g.throughput(Throughput::Elements(1));
-    for entries in [10_000usize, 1_000_000] {
-        let v = Verifier::builder()
-            .jwt_key(SECRET)
-            .realm(REALM)
-            .cache_capacity(entries as u64 + 10)
-            .cache_ttl(Duration::from_secs(3600))
-            .build()
-            .unwrap();
-        let base = TokenBuilder::typical_v2(REALM);
-        let tokens: Vec<String> = (0..entries).map(|i| base.clone().claim("jti", i).sign(&key)).collect();
-        rt.block_on(async {
-            for t in &tokens {
-                v.verify(t).await.unwrap();
-            }
-            v.run_cache_maintenance().await;
-        });
-        // Probe a spread of cached tokens so the cache's size, not one hot line, is measured.
-        let probes: Vec<&String> = tokens.iter().step_by((entries / 1024).max(1)).collect();
+    for entries in [scaled(10_000), scaled(1_000_000)] {
+        // Built on first use only, so a filtered run (`cargo bench -- cold`) skips it.
+        let state = std::cell::OnceCell::new();
+        let setup = || {
+            let v = Verifier::builder()
+                .jwt_key(SECRET)
+                .realm(REALM)
+                .cache_capacity(entries as u64 + 10)
+                .cache_ttl(Duration::from_secs(3600))
+                .build()
+                .unwrap();
+            let base = TokenBuilder::typical_v2(REALM);
+            let tokens: Vec<String> = (0..entries)
+                .map(|i| base.clone().claim("jti", i).sign(&key))
+                .collect();
+            rt.block_on(async {
+                for t in &tokens {
+                    v.verify(t).await.unwrap();
+                }
+                v.run_cache_maintenance().await;
+            });
+            // Probe a spread of cached tokens so the cache's size, not one hot line, is measured.
+            let probes: Vec<String> = tokens
+                .iter()
+                .step_by((entries / 1024).max(1))
+                .cloned()
+                .collect();
+            (v, probes)
+        };
         let mut i = 0usize;
         g.bench_with_input(BenchmarkId::new("cache_hit", entries), &entries, |b, _| {
+            let (v, probes) = state.get_or_init(setup);
             b.to_async(&rt).iter(|| {
                 i = (i + 1) % probes.len();
-                let t = probes[i];
-                let v = &v;
+                let t = &probes[i];
                 async move { v.verify(black_box(t)).await.unwrap() }
             })
         });
-        drop(tokens);
     }
     g.finish();
 }

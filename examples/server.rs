@@ -20,7 +20,7 @@ async fn me(user: CurrentUser) -> Json<Value> {
         "name": user.name(),
         "email": user.email(),
         "session_id": user.session_id(),
-        "memberships": user.memberships(),
+        "memberships": user.memberships().collect::<Vec<_>>(),
     }))
 }
 

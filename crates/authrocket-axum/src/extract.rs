@@ -47,12 +47,12 @@ impl CurrentUser {
 
     /// The user's display name, when known.
     pub fn name(&self) -> Option<&str> {
-        self.0.user().name.as_deref()
+        self.0.user().name
     }
 
     /// The user's email, when known.
     pub fn email(&self) -> Option<&str> {
-        self.0.user().email.as_deref()
+        self.0.user().email
     }
 
     /// The whole verified session.

@@ -72,6 +72,38 @@ where
     }
 }
 
+/// Put the verification's outcome into the request: the [`AuthContext`] always, the
+/// [`Session`] itself when there is one.
+pub(crate) fn admit<B>(
+    req: &mut Request<B>,
+    session: Option<Session>,
+    error: Option<VerifyError>,
+    shared: &Arc<Shared>,
+) {
+    if let Some(s) = &session {
+        req.extensions_mut().insert(s.clone());
+    }
+    req.extensions_mut().insert(AuthContext {
+        session,
+        error,
+        shared: Arc::clone(shared),
+    });
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    /// Straight to the inner service (the token was answered from the hot table).
+    pub(crate) fn calling(fut: S::Future, shared: Arc<Shared>) -> Self {
+        Self {
+            state: State::Calling { fut },
+            shared,
+            clear_cookie: false,
+        }
+    }
+}
+
 impl<S, ReqBody> std::fmt::Debug for ResponseFuture<S, ReqBody>
 where
     S: Service<Request<ReqBody>>,
@@ -106,14 +138,7 @@ where
                         } => {
                             let mut req = req.take().expect("polled after completion");
                             let mut inner = inner.take().expect("polled after completion");
-                            if let Some(s) = &session {
-                                req.extensions_mut().insert(s.clone());
-                            }
-                            req.extensions_mut().insert(AuthContext {
-                                session,
-                                error,
-                                shared: Arc::clone(this.shared),
-                            });
+                            admit(&mut req, session, error, this.shared);
                             *this.clear_cookie = clear_cookie;
                             let fut = inner.call(req);
                             this.state.set(State::Calling { fut });

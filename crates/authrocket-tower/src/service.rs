@@ -114,7 +114,21 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        // Call the service that was driven to readiness, leave a fresh clone in its place.
+        let clone = self.inner.clone();
+        let mut ready = std::mem::replace(&mut self.inner, clone);
+        // Fast path: a token verified a moment ago is answered from the verifier's hot table,
+        // synchronously — no boxed future, no await.
+        let shared = &self.shared;
+        let hot = shared
+            .sources
+            .find(req.headers())
+            .and_then(|(token, _)| shared.verifier.cached(token));
+        if let Some(session) = hot {
+            crate::future::admit(&mut req, Some(session), None, shared);
+            return ResponseFuture::calling(ready.call(req), Arc::clone(shared));
+        }
         let grpc = is_grpc(req.headers());
         let found = self
             .shared
@@ -122,9 +136,6 @@ where
             .find(req.headers())
             .map(|(t, s)| (t.to_owned(), s));
         let verify = Box::pin(decide(Arc::clone(&self.shared), found, grpc));
-        // Call the service that was driven to readiness, leave a fresh clone in its place.
-        let clone = self.inner.clone();
-        let ready = std::mem::replace(&mut self.inner, clone);
         ResponseFuture::new(verify, ready, req, Arc::clone(&self.shared))
     }
 }

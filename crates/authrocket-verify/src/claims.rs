@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::VerifyError;
-use crate::session::{Generation, Membership, SessionData, User};
+use crate::session::{Generation, NewMembership, NewSession, SessionData};
 
 /// Latest time claim accepted: 9999-12-31T23:59:59Z. Anything later is absurd.
 const MAX_TIME: i64 = 253_402_300_799;
@@ -174,8 +174,8 @@ struct RawOrgV2<'a> {
     reference: Text<'a>,
     #[serde(default)]
     cs: Option<serde_json::Value>,
-    #[serde(default)]
-    perm: Option<Vec<String>>,
+    #[serde(borrow, default)]
+    perm: Option<Vec<Cow<'a, str>>>,
     #[serde(default)]
     selected: Option<bool>,
 }
@@ -186,8 +186,8 @@ struct RawMemberV1<'a> {
     oid: Text<'a>,
     #[serde(borrow, default)]
     o: Text<'a>,
-    #[serde(default)]
-    p: Option<Vec<String>>,
+    #[serde(borrow, default)]
+    p: Option<Vec<Cow<'a, str>>>,
     #[serde(default)]
     cs: Option<serde_json::Value>,
     #[serde(default)]
@@ -205,10 +205,6 @@ pub(crate) struct ClaimRules {
     pub(crate) leeway: i64,
     /// Whether `exp` must be present.
     pub(crate) require_exp: bool,
-}
-
-fn owned(t: &Text<'_>) -> Option<String> {
-    t.as_deref().map(str::to_owned)
 }
 
 impl<'a> RawClaims<'a> {
@@ -288,83 +284,83 @@ impl<'a> RawClaims<'a> {
     }
 
     /// Map the claims of a validated token to session data, per SPEC's claim table.
-    pub(crate) fn into_session(self, generation: Generation) -> SessionData {
+    pub(crate) fn to_session(&self, generation: Generation) -> SessionData {
         let time = |t: TimeClaim| match t {
             TimeClaim::Valid(v) => Some(v),
             _ => None,
         };
+        fn perms<'p>(p: &'p Option<Vec<Cow<'_, str>>>) -> Vec<&'p str> {
+            p.as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(AsRef::as_ref)
+                .collect()
+        }
         let (issued_at, expires_at) = (time(self.iat), time(self.exp));
-        match generation {
-            Generation::V2 => SessionData {
-                user: User {
-                    id: owned(&self.sub).unwrap_or_default(),
-                    name: owned(&self.name),
-                    first_name: owned(&self.given_name),
-                    last_name: owned(&self.family_name),
-                    username: owned(&self.preferred_username),
-                    email: owned(&self.email),
-                    email_verified: self.email_verified,
-                    reference: owned(&self.reference),
-                    custom: self.cs,
-                },
-                session_id: owned(&self.sid),
-                realm_id: owned(&self.rid),
+        let new = match generation {
+            Generation::V2 => NewSession {
+                user_id: self.sub.as_deref().unwrap_or_default(),
+                name: self.name.as_deref(),
+                first_name: self.given_name.as_deref(),
+                last_name: self.family_name.as_deref(),
+                username: self.preferred_username.as_deref(),
+                email: self.email.as_deref(),
+                email_verified: self.email_verified,
+                reference: self.reference.as_deref(),
+                custom: self.cs.clone(),
+                session_id: self.sid.as_deref(),
+                realm_id: self.rid.as_deref(),
                 issued_at,
                 expires_at,
                 memberships: self
                     .orgs
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|o| Membership {
-                        id: owned(&o.mid),
-                        org_id: owned(&o.oid),
-                        org_name: owned(&o.name),
-                        reference: owned(&o.reference),
-                        permissions: o.perm.unwrap_or_default(),
+                    .iter()
+                    .flatten()
+                    .map(|o| NewMembership {
+                        id: o.mid.as_deref(),
+                        org_id: o.oid.as_deref(),
+                        org_name: o.name.as_deref(),
+                        reference: o.reference.as_deref(),
+                        permissions: perms(&o.perm),
                         selected: o.selected.unwrap_or(false),
-                        custom: o.cs,
+                        custom: o.cs.clone(),
                         org_custom: None,
                     })
                     .collect(),
                 generation,
             },
-            Generation::V1 => SessionData {
-                user: User {
-                    id: owned(&self.uid).unwrap_or_default(),
-                    name: owned(&self.n),
-                    first_name: owned(&self.first_name_v1),
-                    last_name: owned(&self.ln),
-                    username: owned(&self.un),
-                    email: None,
-                    email_verified: None,
-                    reference: None,
-                    custom: self.cs,
-                },
-                session_id: owned(&self.tk),
-                realm_id: self
-                    .aud
-                    .as_ref()
-                    .and_then(Audience::single)
-                    .map(str::to_owned),
+            Generation::V1 => NewSession {
+                user_id: self.uid.as_deref().unwrap_or_default(),
+                name: self.n.as_deref(),
+                first_name: self.first_name_v1.as_deref(),
+                last_name: self.ln.as_deref(),
+                username: self.un.as_deref(),
+                email: None,
+                email_verified: None,
+                reference: None,
+                custom: self.cs.clone(),
+                session_id: self.tk.as_deref(),
+                realm_id: self.aud.as_ref().and_then(Audience::single),
                 issued_at,
                 expires_at,
                 memberships: self
                     .m
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| Membership {
+                    .iter()
+                    .flatten()
+                    .map(|m| NewMembership {
                         id: None,
-                        org_id: owned(&m.oid),
-                        org_name: owned(&m.o),
+                        org_id: m.oid.as_deref(),
+                        org_name: m.o.as_deref(),
                         reference: None,
-                        permissions: m.p.unwrap_or_default(),
+                        permissions: perms(&m.p),
                         selected: false,
-                        custom: m.cs,
-                        org_custom: m.ocs,
+                        custom: m.cs.clone(),
+                        org_custom: m.ocs.clone(),
                     })
                     .collect(),
                 generation,
             },
-        }
+        };
+        new.build()
     }
 }

@@ -342,7 +342,7 @@ impl VerifierBuilder {
     }
 
     /// How long a verified result may be reused (`AUTHROCKET_CACHE_TTL`). Zero disables the
-    /// cache.
+    /// cache. At most about 49 days (entries keep their lifetime in 32-bit milliseconds).
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
         self.cache_ttl = ttl;
         self

@@ -61,33 +61,24 @@ fn is_b64url_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
-/// Decoded bytes kept on the stack when they fit (headers and typical payloads), so the
-/// common case allocates nothing.
-pub(crate) enum Decoded {
-    Inline { buf: [u8; INLINE], len: usize },
-    Heap(Vec<u8>),
-}
-
-/// Decoded segments up to this size stay on the stack.
-const INLINE: usize = 2048;
-
-impl std::ops::Deref for Decoded {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Self::Inline { buf, len } => &buf[..*len],
-            Self::Heap(v) => v,
-        }
-    }
-}
-
-fn decode(segment: &str, what: &'static str) -> Result<Decoded, VerifyError> {
-    if base64::decoded_len_estimate(segment.len()) <= INLINE {
-        let mut buf = [0u8; INLINE];
-        let len = B64URL.decode_slice(segment, &mut buf).map_err(|_| VerifyError::malformed(what))?;
-        Ok(Decoded::Inline { buf, len })
+/// Decode a segment into `buf` when it fits (headers and typical payloads: no allocation),
+/// else into `spill`.
+fn decode<'b>(
+    segment: &str,
+    buf: &'b mut [u8],
+    spill: &'b mut Vec<u8>,
+    what: &'static str,
+) -> Result<&'b [u8], VerifyError> {
+    if base64::decoded_len_estimate(segment.len()) <= buf.len() {
+        let len = B64URL
+            .decode_slice(segment, buf)
+            .map_err(|_| VerifyError::malformed(what))?;
+        Ok(&buf[..len])
     } else {
-        B64URL.decode(segment).map(Decoded::Heap).map_err(|_| VerifyError::malformed(what))
+        *spill = B64URL
+            .decode(segment)
+            .map_err(|_| VerifyError::malformed(what))?;
+        Ok(spill)
     }
 }
 
@@ -102,8 +93,12 @@ impl<'t> Compact<'t> {
         if token.len() > max_len {
             return Err(VerifyError::TooLarge { max: max_len });
         }
-        let (header, rest) = token.split_once('.').ok_or(VerifyError::malformed("not three segments"))?;
-        let (payload, signature) = rest.split_once('.').ok_or(VerifyError::malformed("not three segments"))?;
+        let (header, rest) = token
+            .split_once('.')
+            .ok_or(VerifyError::malformed("not three segments"))?;
+        let (payload, signature) = rest
+            .split_once('.')
+            .ok_or(VerifyError::malformed("not three segments"))?;
         if signature.contains('.') {
             return Err(VerifyError::malformed("not three segments"));
         }
@@ -111,7 +106,12 @@ impl<'t> Compact<'t> {
             return Err(VerifyError::malformed("empty segment"));
         }
         let signing_input = &token[..header.len() + 1 + payload.len()];
-        Ok(Self { signing_input, header, payload, signature })
+        Ok(Self {
+            signing_input,
+            header,
+            payload,
+            signature,
+        })
     }
 
     /// Check every character is base64url, for tokens that are sent on without being
@@ -125,14 +125,22 @@ impl<'t> Compact<'t> {
         }
     }
 
-    /// Decode the header segment (the caller keeps the buffer and parses from it).
-    pub(crate) fn header_bytes(&self) -> Result<Decoded, VerifyError> {
-        decode(self.header, "header is not base64url")
+    /// Decode the header segment into `buf` (or `spill` when it does not fit).
+    pub(crate) fn header_bytes<'b>(
+        &self,
+        buf: &'b mut [u8],
+        spill: &'b mut Vec<u8>,
+    ) -> Result<&'b [u8], VerifyError> {
+        decode(self.header, buf, spill, "header is not base64url")
     }
 
-    /// Decode the payload segment.
-    pub(crate) fn payload_bytes(&self) -> Result<Decoded, VerifyError> {
-        decode(self.payload, "payload is not base64url")
+    /// Decode the payload segment into `buf` (or `spill` when it does not fit).
+    pub(crate) fn payload_bytes<'b>(
+        &self,
+        buf: &'b mut [u8],
+        spill: &'b mut Vec<u8>,
+    ) -> Result<&'b [u8], VerifyError> {
+        decode(self.payload, buf, spill, "payload is not base64url")
     }
 
     /// Verify the signature with `key`. The header must already have been checked against the

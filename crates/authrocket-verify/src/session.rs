@@ -1,8 +1,15 @@
 //! The verified session: who the user is, which session this is, and their memberships.
+//!
+//! A session is stored compactly — every string in one buffer, memberships and permissions
+//! as slices of small ranges into it — so that a cached session costs a few hundred bytes and
+//! a handful of allocations. The public types [`User`] and [`Membership`] are borrowed views
+//! into it, built on demand (they are `Copy` and cost nothing to make).
 
+use std::fmt;
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde::ser::{SerializeSeq, SerializeStruct};
 
 /// A verified AuthRocket session.
 ///
@@ -17,6 +24,9 @@ use serde::Serialize;
 /// println!("user {} ({:?})", session.user_id(), session.user().name);
 /// if session.has_permission("ar:admin") {
 ///     // ...
+/// }
+/// for m in session.memberships() {
+///     println!("member of {:?} with {:?}", m.org_name, m.permissions.iter().collect::<Vec<_>>());
 /// }
 /// # Ok(()) }
 /// ```
@@ -36,57 +46,57 @@ pub enum Generation {
     V2,
 }
 
-/// The signed-in user.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The signed-in user: a view into a [`Session`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct User {
+pub struct User<'a> {
     /// The user id (`usr_…`): `sub` (v2) or `uid` (v1). Never empty.
-    pub id: String,
+    pub id: &'a str,
     /// Display name: `name` (v2) or `n` (v1).
-    pub name: Option<String>,
+    pub name: Option<&'a str>,
     /// First name: `given_name` (v2) or `fn` (v1).
-    pub first_name: Option<String>,
+    pub first_name: Option<&'a str>,
     /// Last name: `family_name` (v2) or `ln` (v1).
-    pub last_name: Option<String>,
+    pub last_name: Option<&'a str>,
     /// Username: `preferred_username` (v2) or `un` (v1).
-    pub username: Option<String>,
+    pub username: Option<&'a str>,
     /// Email address (v2 tokens, session API).
-    pub email: Option<String>,
+    pub email: Option<&'a str>,
     /// Whether the email address has been verified (v2 tokens).
     pub email_verified: Option<bool>,
     /// The app's own reference for this user (`ref`, v2).
-    pub reference: Option<String>,
+    pub reference: Option<&'a str>,
     /// Custom attributes (`cs`).
-    pub custom: Option<serde_json::Value>,
+    pub custom: Option<&'a serde_json::Value>,
 }
 
-/// The user's membership of an organization.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The user's membership of an organization: a view into a [`Session`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct Membership {
+pub struct Membership<'a> {
     /// Membership id (`mid`, v2).
-    pub id: Option<String>,
+    pub id: Option<&'a str>,
     /// Organization id (`oid`, `org_…`).
-    pub org_id: Option<String>,
+    pub org_id: Option<&'a str>,
     /// Organization name (`name` in v2 `orgs[]`, `o` in v1 `m[]`).
-    pub org_name: Option<String>,
+    pub org_name: Option<&'a str>,
     /// The app's own reference for the organization (`ref`, v2).
-    pub reference: Option<String>,
+    pub reference: Option<&'a str>,
     /// Permission strings (`perm` in v2, `p` in v1), matched exactly.
-    pub permissions: Vec<String>,
+    pub permissions: Permissions<'a>,
     /// Whether this is the membership the user selected (v2 `selected`).
     pub selected: bool,
     /// Custom attributes of the membership (`cs`).
-    pub custom: Option<serde_json::Value>,
+    pub custom: Option<&'a serde_json::Value>,
     /// Custom attributes of the organization (`ocs`, v1).
-    pub org_custom: Option<serde_json::Value>,
+    pub org_custom: Option<&'a serde_json::Value>,
 }
 
-impl Membership {
+impl Membership<'_> {
     /// `true` when this membership grants `permission` (exact match, e.g. `ar:admin`).
     ///
     /// ```
-    /// # fn check(m: &authrocket_verify::Membership) {
+    /// # fn check(m: authrocket_verify::Membership<'_>) {
     /// if m.has_permission("ar:owner") { /* ... */ }
     /// # }
     /// ```
@@ -95,16 +105,286 @@ impl Membership {
     }
 }
 
-/// The fields of a [`Session`], built by the claim mapping or the session-API parser.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The permission strings of a [`Membership`]; iterate with [`iter`](Permissions::iter).
+#[derive(Clone, Copy)]
+pub struct Permissions<'a> {
+    text: &'a str,
+    spans: &'a [Span],
+}
+
+impl<'a> Permissions<'a> {
+    /// The permissions, in the token's order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a str> + DoubleEndedIterator + 'a {
+        let text = self.text;
+        self.spans
+            .iter()
+            .map(move |s| s.get(text).unwrap_or_default())
+    }
+
+    /// How many permissions there are.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// `true` when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
+impl PartialEq for Permissions<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl fmt::Debug for Permissions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Permissions<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for p in self.iter() {
+            seq.serialize_element(p)?;
+        }
+        seq.end()
+    }
+}
+
+/// A range of the session's text; `Span::NONE` for an absent value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    const NONE: Span = Span {
+        start: u32::MAX,
+        len: 0,
+    };
+
+    fn get(self, text: &str) -> Option<&str> {
+        if self.start == u32::MAX {
+            return None;
+        }
+        text.get(self.start as usize..(self.start + self.len) as usize)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct MembershipData {
+    id: Span,
+    org_id: Span,
+    org_name: Span,
+    reference: Span,
+    /// Range of `SessionData::permissions`.
+    perms_start: u32,
+    perms_len: u32,
+    selected: bool,
+    /// `cs` and `ocs`, rare: one box for both keeps the common membership small.
+    customs: Option<Box<(Option<serde_json::Value>, Option<serde_json::Value>)>>,
+}
+
+/// "No time" in [`SessionData`]'s time fields (an `Option<i64>` would cost 8 more bytes).
+const NO_TIME: i64 = i64::MIN;
+
+/// The fields of a [`Session`], in compact form. Built with [`SessionBuilder`].
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SessionData {
-    pub(crate) user: User,
-    pub(crate) session_id: Option<String>,
-    pub(crate) realm_id: Option<String>,
+    text: Box<str>,
+    user_id: Span,
+    name: Span,
+    first_name: Span,
+    last_name: Span,
+    username: Span,
+    email: Span,
+    reference: Span,
+    session_id: Span,
+    realm_id: Span,
+    email_verified: Option<bool>,
+    generation: Generation,
+    issued_at: i64,
+    expires_at: i64,
+    custom: Option<Box<serde_json::Value>>,
+    memberships: Box<[MembershipData]>,
+    permissions: Box<[Span]>,
+}
+
+/// A membership as the claim mapping or the session-API parser hands it over.
+pub(crate) struct NewMembership<'s> {
+    pub(crate) id: Option<&'s str>,
+    pub(crate) org_id: Option<&'s str>,
+    pub(crate) org_name: Option<&'s str>,
+    pub(crate) reference: Option<&'s str>,
+    pub(crate) permissions: Vec<&'s str>,
+    pub(crate) selected: bool,
+    pub(crate) custom: Option<serde_json::Value>,
+    pub(crate) org_custom: Option<serde_json::Value>,
+}
+
+/// A session as the claim mapping or the session-API parser hands it over, borrowing its
+/// strings from wherever they were parsed.
+pub(crate) struct NewSession<'s> {
+    pub(crate) user_id: &'s str,
+    pub(crate) name: Option<&'s str>,
+    pub(crate) first_name: Option<&'s str>,
+    pub(crate) last_name: Option<&'s str>,
+    pub(crate) username: Option<&'s str>,
+    pub(crate) email: Option<&'s str>,
+    pub(crate) email_verified: Option<bool>,
+    pub(crate) reference: Option<&'s str>,
+    pub(crate) custom: Option<serde_json::Value>,
+    pub(crate) session_id: Option<&'s str>,
+    pub(crate) realm_id: Option<&'s str>,
     pub(crate) issued_at: Option<i64>,
     pub(crate) expires_at: Option<i64>,
-    pub(crate) memberships: Vec<Membership>,
+    pub(crate) memberships: Vec<NewMembership<'s>>,
     pub(crate) generation: Generation,
+}
+
+/// Appends strings to one buffer, handing back their spans.
+struct Text(String);
+
+impl Text {
+    fn push(&mut self, s: Option<&str>) -> Span {
+        match s {
+            None => Span::NONE,
+            Some(s) => {
+                let start = self.0.len() as u32;
+                self.0.push_str(s);
+                Span {
+                    start,
+                    len: s.len() as u32,
+                }
+            }
+        }
+    }
+}
+
+impl NewSession<'_> {
+    /// Copy everything into the compact form: one text buffer, one membership slice, one
+    /// permission slice.
+    pub(crate) fn build(self) -> SessionData {
+        let strings = [
+            self.user_id,
+            self.name.unwrap_or(""),
+            self.first_name.unwrap_or(""),
+        ];
+        let mut cap: usize = strings.iter().map(|s| s.len()).sum();
+        for s in [
+            self.last_name,
+            self.username,
+            self.email,
+            self.reference,
+            self.session_id,
+            self.realm_id,
+        ] {
+            cap += s.map_or(0, str::len);
+        }
+        for m in &self.memberships {
+            for s in [m.id, m.org_id, m.org_name, m.reference] {
+                cap += s.map_or(0, str::len);
+            }
+            cap += m.permissions.iter().map(|p| p.len()).sum::<usize>();
+        }
+        let mut text = Text(String::with_capacity(cap));
+        let user_id = text.push(Some(self.user_id));
+        let name = text.push(self.name);
+        let first_name = text.push(self.first_name);
+        let last_name = text.push(self.last_name);
+        let username = text.push(self.username);
+        let email = text.push(self.email);
+        let reference = text.push(self.reference);
+        let session_id = text.push(self.session_id);
+        let realm_id = text.push(self.realm_id);
+        let total_perms = self.memberships.iter().map(|m| m.permissions.len()).sum();
+        let mut permissions = Vec::with_capacity(total_perms);
+        let memberships: Box<[MembershipData]> = self
+            .memberships
+            .into_iter()
+            .map(|m| {
+                let perms_start = permissions.len() as u32;
+                permissions.extend(m.permissions.iter().map(|p| text.push(Some(p))));
+                MembershipData {
+                    id: text.push(m.id),
+                    org_id: text.push(m.org_id),
+                    org_name: text.push(m.org_name),
+                    reference: text.push(m.reference),
+                    perms_start,
+                    perms_len: m.permissions.len() as u32,
+                    selected: m.selected,
+                    customs: (m.custom.is_some() || m.org_custom.is_some())
+                        .then(|| Box::new((m.custom, m.org_custom))),
+                }
+            })
+            .collect();
+        SessionData {
+            text: text.0.into_boxed_str(),
+            user_id,
+            name,
+            first_name,
+            last_name,
+            username,
+            email,
+            reference,
+            session_id,
+            realm_id,
+            email_verified: self.email_verified,
+            generation: self.generation,
+            issued_at: self.issued_at.unwrap_or(NO_TIME),
+            expires_at: self.expires_at.unwrap_or(NO_TIME),
+            custom: self.custom.map(Box::new),
+            memberships,
+            permissions: permissions.into_boxed_slice(),
+        }
+    }
+}
+
+impl SessionData {
+    fn str(&self, span: Span) -> Option<&str> {
+        span.get(&self.text)
+    }
+
+    pub(crate) fn session_id(&self) -> Option<&str> {
+        self.str(self.session_id)
+    }
+
+    pub(crate) fn expires_at(&self) -> Option<i64> {
+        (self.expires_at != NO_TIME).then_some(self.expires_at)
+    }
+
+    pub(crate) fn set_expires_at(&mut self, exp: Option<i64>) {
+        self.expires_at = exp.unwrap_or(NO_TIME);
+    }
+
+    /// Replace the session id (hybrid mode fills it from the API when the token had none).
+    pub(crate) fn with_session_id(mut self, id: &str) -> Self {
+        let mut text = Text(String::from(std::mem::take(&mut self.text)));
+        self.session_id = text.push(Some(id));
+        self.text = text.0.into_boxed_str();
+        self
+    }
+
+    fn membership<'s>(&'s self, m: &'s MembershipData) -> Membership<'s> {
+        let start = m.perms_start as usize;
+        Membership {
+            id: self.str(m.id),
+            org_id: self.str(m.org_id),
+            org_name: self.str(m.org_name),
+            reference: self.str(m.reference),
+            permissions: Permissions {
+                text: &self.text,
+                spans: &self.permissions[start..start + m.perms_len as usize],
+            },
+            selected: m.selected,
+            custom: m.customs.as_ref().and_then(|c| c.0.as_ref()),
+            org_custom: m.customs.as_ref().and_then(|c| c.1.as_ref()),
+        }
+    }
 }
 
 impl Session {
@@ -115,44 +395,63 @@ impl Session {
     }
 
     /// The signed-in user.
-    pub fn user(&self) -> &User {
-        &self.inner.user
+    pub fn user(&self) -> User<'_> {
+        let d = &*self.inner;
+        User {
+            id: d.str(d.user_id).unwrap_or_default(),
+            name: d.str(d.name),
+            first_name: d.str(d.first_name),
+            last_name: d.str(d.last_name),
+            username: d.str(d.username),
+            email: d.str(d.email),
+            email_verified: d.email_verified,
+            reference: d.str(d.reference),
+            custom: d.custom.as_deref(),
+        }
     }
 
     /// Shorthand for `self.user().id`: the user id (`usr_…`), never empty.
     pub fn user_id(&self) -> &str {
-        &self.inner.user.id
+        self.inner.str(self.inner.user_id).unwrap_or_default()
     }
 
     /// The session id (`kss_…`): `sid` (v2) or `tk` (v1), when the token carries one.
     pub fn session_id(&self) -> Option<&str> {
-        self.inner.session_id.as_deref()
+        self.inner.session_id()
     }
 
     /// The realm id (`rl_…`): `rid` (v2) or `aud` (v1), when known.
     pub fn realm_id(&self) -> Option<&str> {
-        self.inner.realm_id.as_deref()
+        self.inner.str(self.inner.realm_id)
     }
 
     /// When the session was created, in Unix seconds (`iat`).
     pub fn issued_at(&self) -> Option<i64> {
-        self.inner.issued_at
+        (self.inner.issued_at != NO_TIME).then_some(self.inner.issued_at)
     }
 
     /// When the token or session expires, in Unix seconds (`exp`).
     pub fn expires_at(&self) -> Option<i64> {
-        self.inner.expires_at
+        self.inner.expires_at()
     }
 
     /// All of the user's memberships, in the token's order.
-    pub fn memberships(&self) -> &[Membership] {
-        &self.inner.memberships
+    pub fn memberships(
+        &self,
+    ) -> impl ExactSizeIterator<Item = Membership<'_>> + DoubleEndedIterator {
+        self.inner
+            .memberships
+            .iter()
+            .map(|m| self.inner.membership(m))
     }
 
     /// The current membership: the first with `selected == true`, else the first one.
-    pub fn current_membership(&self) -> Option<&Membership> {
+    pub fn current_membership(&self) -> Option<Membership<'_>> {
         let all = &self.inner.memberships;
-        all.iter().find(|m| m.selected).or_else(|| all.first())
+        all.iter()
+            .find(|m| m.selected)
+            .or_else(|| all.first())
+            .map(|m| self.inner.membership(m))
     }
 
     /// `true` when the [current membership](Session::current_membership) grants
@@ -168,14 +467,38 @@ impl Session {
     }
 }
 
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt(f)
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user())
+            .field("session_id", &self.session_id())
+            .field("realm_id", &self.realm_id())
+            .field("issued_at", &self.issued_at())
+            .field("expires_at", &self.expires_at())
+            .field("memberships", &self.memberships().collect::<Vec<_>>())
+            .field("generation", &self.generation())
+            .finish()
     }
 }
 
+/// Serializes as `{"user": {…}, "session_id", "realm_id", "issued_at", "expires_at",
+/// "memberships": [{…}], "generation"}`.
 impl Serialize for Session {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.inner.serialize(serializer)
+        struct All<'a>(&'a Session);
+        impl Serialize for All<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.memberships())
+            }
+        }
+        let mut s = serializer.serialize_struct("Session", 7)?;
+        s.serialize_field("user", &self.user())?;
+        s.serialize_field("session_id", &self.session_id())?;
+        s.serialize_field("realm_id", &self.realm_id())?;
+        s.serialize_field("issued_at", &self.issued_at())?;
+        s.serialize_field("expires_at", &self.expires_at())?;
+        s.serialize_field("memberships", &All(self))?;
+        s.serialize_field("generation", &self.generation())?;
+        s.end()
     }
 }

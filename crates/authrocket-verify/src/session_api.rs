@@ -24,7 +24,7 @@ use serde::Deserialize;
 use crate::config::Secret;
 use crate::error::{ConfigError, VerifyError};
 use crate::http;
-use crate::session::{Generation, Membership, SessionData, User};
+use crate::session::{Generation, NewMembership, NewSession, SessionData};
 use crate::verifier::join_path;
 
 /// Largest session or user object accepted.
@@ -357,62 +357,43 @@ impl SessionApi {
         created_at: Option<f64>,
         expires_at: Option<i64>,
     ) -> SessionData {
-        let (user, memberships) = match user {
-            Some(u) => {
-                let memberships = u
-                    .memberships
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| {
-                        let org = m.org.unwrap_or(OrgObject {
-                            name: None,
-                            reference: None,
-                            custom: None,
-                        });
-                        Membership {
-                            id: m.id,
-                            org_id: m.org_id,
-                            org_name: org.name,
-                            reference: org.reference,
-                            permissions: m.permissions.unwrap_or_default(),
-                            selected: m.selected.unwrap_or(false),
-                            custom: m.custom,
-                            org_custom: org.custom,
-                        }
-                    })
-                    .collect();
-                let user = User {
-                    id: user_id,
-                    name: u.name,
-                    first_name: u.first_name,
-                    last_name: u.last_name,
-                    username: u.username,
-                    email: u.email,
-                    email_verified: u.email_verified,
-                    reference: u.reference,
-                    custom: u.custom,
-                };
-                (user, memberships)
-            }
-            None => (
-                User {
-                    id: user_id,
-                    name: None,
-                    first_name: None,
-                    last_name: None,
-                    username: None,
-                    email: None,
-                    email_verified: None,
-                    reference: None,
-                    custom: None,
-                },
-                Vec::new(),
-            ),
+        let no_org = OrgObject {
+            name: None,
+            reference: None,
+            custom: None,
         };
-        SessionData {
-            user,
-            session_id: session_id.clone(),
-            realm_id: realm_id.or_else(|| self.realm.clone()),
+        let memberships = user
+            .as_ref()
+            .and_then(|u| u.memberships.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                let org = m.org.as_ref().unwrap_or(&no_org);
+                NewMembership {
+                    id: m.id.as_deref(),
+                    org_id: m.org_id.as_deref(),
+                    org_name: org.name.as_deref(),
+                    reference: org.reference.as_deref(),
+                    permissions: m.permissions.iter().flatten().map(String::as_str).collect(),
+                    selected: m.selected.unwrap_or(false),
+                    custom: m.custom.clone(),
+                    org_custom: org.custom.clone(),
+                }
+            })
+            .collect();
+        let u = user.as_ref();
+        NewSession {
+            user_id: &user_id,
+            name: u.and_then(|u| u.name.as_deref()),
+            first_name: u.and_then(|u| u.first_name.as_deref()),
+            last_name: u.and_then(|u| u.last_name.as_deref()),
+            username: u.and_then(|u| u.username.as_deref()),
+            email: u.and_then(|u| u.email.as_deref()),
+            email_verified: u.and_then(|u| u.email_verified),
+            reference: u.and_then(|u| u.reference.as_deref()),
+            custom: u.and_then(|u| u.custom.clone()),
+            session_id: session_id.as_deref(),
+            realm_id: realm_id.as_deref().or(self.realm.as_deref()),
             issued_at: created_at
                 .filter(|c| c.is_finite())
                 .map(|c| c.floor() as i64),
@@ -420,5 +401,6 @@ impl SessionApi {
             memberships,
             generation: self.generation(),
         }
+        .build()
     }
 }

@@ -236,6 +236,23 @@ impl Verifier {
         }
     }
 
+    /// The session for `token` if it was verified a moment ago and is still valid — answered
+    /// from the cache's hot table without hashing, awaiting or allocating, or `None` (then call
+    /// [`verify`](Self::verify)). Middleware uses it to skip the async path for tokens it just
+    /// saw; it never does any verification itself and records no span.
+    ///
+    /// ```
+    /// # async fn run(verifier: authrocket_verify::Verifier, token: &str) -> Result<(), authrocket_verify::VerifyError> {
+    /// let session = match verifier.cached(token) {
+    ///     Some(session) => session,
+    ///     None => verifier.verify(token).await?,
+    /// };
+    /// # Ok(()) }
+    /// ```
+    pub fn cached(&self, token: &str) -> Option<Session> {
+        self.inner.cache.as_ref()?.hot(token)
+    }
+
     /// Cache hit/miss counters and the number of cached entries (all zero when the cache is
     /// disabled with a zero TTL).
     ///
@@ -327,25 +344,30 @@ impl Verifier {
         let Some(cache) = &self.inner.cache else {
             return self.verify_fresh(token, compact).await.map(Session::new);
         };
+        if let Some(session) = cache.hot(token) {
+            return Ok(session);
+        }
         let key = cache::key(token);
-        if let Some(hit) = cache.get(&key).await {
+        if let Some(hit) = cache.get(token, &key).await {
             return hit;
         }
         let online = self.inner.api.is_some();
         cache
-            .get_or_verify(key, async {
-                match self.verify_fresh(token, compact).await {
+            .get_or_verify(token, key, async {
+                // Boxed so the large cold-path future (decode buffers, JWKS and API calls)
+                // is built only on a miss and never bloats the hit path's future.
+                match Box::pin(self.verify_fresh(token, compact)).await {
                     Ok(data) => {
                         let ttl = cache::lifetime(
                             self.inner.cache_ttl,
-                            data.expires_at,
+                            data.expires_at(),
                             online.then_some(&key),
                         );
                         Ok(Entry::valid(Session::new(data), ttl))
                     }
-                    Err(VerifyError::Revoked) if !self.inner.negative_cache_ttl.is_zero() => Ok(
-                        Entry::rejected(VerifyError::Revoked, self.inner.negative_cache_ttl),
-                    ),
+                    Err(VerifyError::Revoked) if !self.inner.negative_cache_ttl.is_zero() => {
+                        Ok(Entry::revoked(self.inner.negative_cache_ttl))
+                    }
                     Err(e) => Err(e),
                 }
             })
@@ -353,23 +375,25 @@ impl Verifier {
     }
 
     /// Verify without the cache, per the mode.
-    async fn verify_fresh(&self, token: &str, compact: Compact<'_>) -> Result<SessionData, VerifyError> {
+    async fn verify_fresh(
+        &self,
+        token: &str,
+        compact: Compact<'_>,
+    ) -> Result<SessionData, VerifyError> {
         let now = now_unix();
         match (self.inner.mode, &self.inner.api) {
             (Mode::Online, Some(api)) => Ok(api.confirm(token, None, now, true).await?.into_data()),
             (Mode::Hybrid, Some(api)) => {
                 // Forged, expired and foreign tokens stop here and never reach the API.
                 let mut data = self.verify_offline(compact).await?;
-                let confirmed = api
-                    .confirm(token, data.session_id.as_deref(), now, false)
-                    .await?;
-                if confirmed.session_id.is_some() && data.session_id.is_none() {
-                    data.session_id = confirmed.session_id;
+                let confirmed = api.confirm(token, data.session_id(), now, false).await?;
+                if let (Some(id), None) = (&confirmed.session_id, data.session_id()) {
+                    data = data.with_session_id(id);
                 }
-                data.expires_at = match (data.expires_at, confirmed.expires_at) {
+                data.set_expires_at(match (data.expires_at(), confirmed.expires_at) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
-                };
+                });
                 Ok(data)
             }
             _ => self.verify_offline(compact).await,
@@ -377,8 +401,8 @@ impl Verifier {
     }
 
     async fn verify_offline(&self, compact: Compact<'_>) -> Result<SessionData, VerifyError> {
-        let header_bytes = compact.header_bytes()?;
-        let header = Header::parse(&header_bytes)?;
+        let (mut header_buf, mut header_spill) = ([0u8; 512], Vec::new());
+        let header = Header::parse(compact.header_bytes(&mut header_buf, &mut header_spill)?)?;
         let key = match &self.inner.keys {
             KeySource::Static(key) => {
                 header.check(key.algorithm())?;
@@ -397,10 +421,11 @@ impl Verifier {
         };
         // Decoding checks the payload is canonical base64url (malformed otherwise); it is
         // parsed only once the signature has been verified.
-        let payload = compact.payload_bytes()?;
+        let (mut payload_buf, mut payload_spill) = ([0u8; 2048], Vec::new());
+        let payload = compact.payload_bytes(&mut payload_buf, &mut payload_spill)?;
         compact.verify_signature(&key)?;
-        let claims = RawClaims::parse(&payload)?;
+        let claims = RawClaims::parse(payload)?;
         let generation = claims.validate(&self.inner.rules, now_unix())?;
-        Ok(claims.into_session(generation))
+        Ok(claims.to_session(generation))
     }
 }
