@@ -32,15 +32,15 @@ async fn v2_happy_path_with_embedded_user() {
     let s = v.verify(&frank.token).await.unwrap();
     assert_eq!(s.generation(), Generation::V2);
     assert_eq!(s.user_id(), frank.user.id);
-    assert_eq!(s.user().email.as_deref(), Some("frank@example.com"));
-    assert_eq!(s.user().name.as_deref(), Some("Frank Example"));
-    assert_eq!(s.user().first_name.as_deref(), Some("Frank"));
+    assert_eq!(s.user().email, Some("frank@example.com"));
+    assert_eq!(s.user().name, Some("Frank Example"));
+    assert_eq!(s.user().first_name, Some("Frank"));
     assert_eq!(s.session_id(), Some(frank.session_id.as_str()));
     assert_eq!(s.realm_id(), Some(realm.realm_id().as_str()));
     assert_eq!(s.expires_at(), Some(frank.expires_at));
     assert!(s.issued_at().is_some(), "fractional created_at is accepted");
     let m = s.current_membership().unwrap();
-    assert_eq!(m.org_name.as_deref(), Some("Example Corp"));
+    assert_eq!(m.org_name, Some("Example Corp"));
     assert!(s.has_permission("ar:admin"));
     assert_eq!(realm.requests("/v2/sessions"), 1);
     assert_eq!(realm.requests("/v2/users"), 0, "the user was embedded");
@@ -66,7 +66,7 @@ async fn v2_fetches_the_user_when_not_embedded() {
     let v = online(&realm).build().unwrap();
     let frank = realm.login("frank@example.com");
     let s = v.verify(&frank.token).await.unwrap();
-    assert_eq!(s.user().email.as_deref(), Some("frank@example.com"));
+    assert_eq!(s.user().email, Some("frank@example.com"));
     assert_eq!(s.memberships().len(), 1);
     assert_eq!(realm.requests("/v2/sessions"), 1);
     assert_eq!(realm.requests("/v2/users"), 1);
@@ -94,7 +94,7 @@ async fn v1_happy_path() {
     let s = v.verify(&vera.token).await.unwrap();
     assert_eq!(s.generation(), Generation::V1);
     assert_eq!(s.user_id(), vera.user.id);
-    assert_eq!(s.user().name.as_deref(), Some("Vera Example"));
+    assert_eq!(s.user().name, Some("Vera Example"));
     assert_eq!(realm.requests("/v1/sessions"), 1);
 }
 
@@ -312,7 +312,7 @@ async fn hybrid_sends_only_genuine_tokens_to_the_api() {
     let s = v.verify(&frank.token).await.unwrap();
     assert_eq!(s.user_id(), frank.user.id);
     assert_eq!(
-        s.user().email.as_deref(),
+        s.user().email,
         Some("frank@example.com"),
         "identity from the verified JWT"
     );

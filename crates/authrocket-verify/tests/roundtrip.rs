@@ -61,13 +61,13 @@ async fn assert_v2_mapping(verifier: &Verifier, token: &str) {
     let u = s.user();
     assert_eq!(u.id, "usr_0vWkPT9i8gUOiXVCiuKrG2");
     assert_eq!(s.user_id(), "usr_0vWkPT9i8gUOiXVCiuKrG2");
-    assert_eq!(u.name.as_deref(), Some("Frank Example"));
-    assert_eq!(u.first_name.as_deref(), Some("Frank"));
-    assert_eq!(u.last_name.as_deref(), Some("Example"));
-    assert_eq!(u.username.as_deref(), Some("frank"));
-    assert_eq!(u.email.as_deref(), Some("frank@example.com"));
+    assert_eq!(u.name, Some("Frank Example"));
+    assert_eq!(u.first_name, Some("Frank"));
+    assert_eq!(u.last_name, Some("Example"));
+    assert_eq!(u.username, Some("frank"));
+    assert_eq!(u.email, Some("frank@example.com"));
     assert_eq!(u.email_verified, Some(true));
-    assert_eq!(u.reference.as_deref(), Some("app-user-42"));
+    assert_eq!(u.reference, Some("app-user-42"));
     assert_eq!(u.custom, Some(&json!({"plan": "gold"})));
     assert_eq!(s.session_id(), Some("kss_0vWkQG1ZqeX3SCamTFtLGm"));
     assert_eq!(s.realm_id(), Some(REALM));
@@ -75,10 +75,10 @@ async fn assert_v2_mapping(verifier: &Verifier, token: &str) {
     assert!(s.expires_at().unwrap() > now());
     assert_eq!(s.memberships().len(), 2);
     let first = s.memberships().next().unwrap();
-    assert_eq!(first.id.as_deref(), Some("mb_1"));
-    assert_eq!(first.org_id.as_deref(), Some("org_1"));
-    assert_eq!(first.org_name.as_deref(), Some("First Org"));
-    assert_eq!(first.reference.as_deref(), Some("o-1"));
+    assert_eq!(first.id, Some("mb_1"));
+    assert_eq!(first.org_id, Some("org_1"));
+    assert_eq!(first.org_name, Some("First Org"));
+    assert_eq!(first.reference, Some("o-1"));
     assert_eq!(first.custom, Some(&json!({"tier": 1})));
     assert_eq!(
         first.permissions.iter().collect::<Vec<_>>(),
@@ -87,7 +87,7 @@ async fn assert_v2_mapping(verifier: &Verifier, token: &str) {
     assert!(!first.selected);
     // The current membership is the selected one, not the first.
     let current = s.current_membership().expect("a membership");
-    assert_eq!(current.org_id.as_deref(), Some("org_2"));
+    assert_eq!(current.org_id, Some("org_2"));
     assert!(s.has_permission("ar:admin"));
     assert!(
         !s.has_permission("billing:read"),
@@ -101,10 +101,10 @@ async fn assert_v1_mapping(verifier: &Verifier, token: &str) {
     assert_eq!(s.generation(), Generation::V1);
     let u = s.user();
     assert_eq!(u.id, "usr_v1user");
-    assert_eq!(u.name.as_deref(), Some("Vera One"));
-    assert_eq!(u.first_name.as_deref(), Some("Vera"));
-    assert_eq!(u.last_name.as_deref(), Some("One"));
-    assert_eq!(u.username.as_deref(), Some("vera"));
+    assert_eq!(u.name, Some("Vera One"));
+    assert_eq!(u.first_name, Some("Vera"));
+    assert_eq!(u.last_name, Some("One"));
+    assert_eq!(u.username, Some("vera"));
     assert_eq!(u.email, None);
     assert_eq!(u.custom, Some(&json!({"legacy": true})));
     assert_eq!(s.session_id(), Some("kss_v1session"));
@@ -112,8 +112,8 @@ async fn assert_v1_mapping(verifier: &Verifier, token: &str) {
     let m = s
         .current_membership()
         .expect("first membership is current when none is selected");
-    assert_eq!(m.org_id.as_deref(), Some("org_a"));
-    assert_eq!(m.org_name.as_deref(), Some("Alpha"));
+    assert_eq!(m.org_id, Some("org_a"));
+    assert_eq!(m.org_name, Some("Alpha"));
     assert_eq!(m.permissions.iter().collect::<Vec<_>>(), vec!["ar:owner"]);
     assert_eq!(m.custom, Some(&json!({"seat": 3})));
     assert_eq!(m.org_custom, Some(&json!({"region": "eu"})));
