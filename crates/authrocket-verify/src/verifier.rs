@@ -385,7 +385,7 @@ impl Verifier {
             (Mode::Online, Some(api)) => Ok(api.confirm(token, None, now, true).await?.into_data()),
             (Mode::Hybrid, Some(api)) => {
                 // Forged, expired and foreign tokens stop here and never reach the API.
-                let mut data = self.verify_offline(compact).await?;
+                let mut data = self.verify_offline(compact, now).await?;
                 let confirmed = api.confirm(token, data.session_id(), now, false).await?;
                 if let (Some(id), None) = (&confirmed.session_id, data.session_id()) {
                     data = data.with_session_id(id);
@@ -396,12 +396,12 @@ impl Verifier {
                 });
                 Ok(data)
             }
-            _ => self.verify_offline(compact).await,
+            _ => self.verify_offline(compact, now).await,
         }
     }
 
-    async fn verify_offline(&self, compact: Compact<'_>) -> Result<SessionData, VerifyError> {
-        let (mut header_buf, mut header_spill) = ([0u8; 512], Vec::new());
+    async fn verify_offline(&self, compact: Compact<'_>, now: i64) -> Result<SessionData, VerifyError> {
+        let (mut header_buf, mut header_spill) = ([0u8; 256], Vec::new());
         let header = Header::parse(compact.header_bytes(&mut header_buf, &mut header_spill)?)?;
         let key = match &self.inner.keys {
             KeySource::Static(key) => {
@@ -421,11 +421,11 @@ impl Verifier {
         };
         // Decoding checks the payload is canonical base64url (malformed otherwise); it is
         // parsed only once the signature has been verified.
-        let (mut payload_buf, mut payload_spill) = ([0u8; 2048], Vec::new());
+        let (mut payload_buf, mut payload_spill) = ([0u8; 1024], Vec::new());
         let payload = compact.payload_bytes(&mut payload_buf, &mut payload_spill)?;
         compact.verify_signature(&key)?;
         let claims = RawClaims::parse(payload)?;
-        let generation = claims.validate(&self.inner.rules, now_unix())?;
+        let generation = claims.validate(&self.inner.rules, now)?;
         Ok(claims.to_session(generation))
     }
 }
