@@ -35,7 +35,9 @@ fn verifier(capacity: usize, ttl: Duration) -> Verifier {
 fn tokens(count: usize) -> Vec<String> {
     let key = SigningKey::hs256(SECRET);
     let base = TokenBuilder::typical_v2(REALM);
-    (0..count).map(|i| base.clone().claim("jti", i).sign(&key)).collect()
+    (0..count)
+        .map(|i| base.clone().claim("jti", i).sign(&key))
+        .collect()
 }
 
 fn memory(rt: &tokio::runtime::Runtime, count: usize) {
@@ -63,7 +65,8 @@ fn memory(rt: &tokio::runtime::Runtime, count: usize) {
         }
         out
     });
-    let session = (rss_bytes() - before) as f64 / count as f64 - std::mem::size_of::<Session>() as f64;
+    let session =
+        (rss_bytes() - before) as f64 / count as f64 - std::mem::size_of::<Session>() as f64;
     println!(
         "memory: {count} typical AR2 sessions (token {token_len} B): {per_entry:.0} bytes per cached session \
          ({session:.0} the session, {:.0} the cache entry)",
@@ -113,7 +116,10 @@ fn latency(rt: &tokio::runtime::Runtime, count: usize, samples: usize) {
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: a smoke run then.
     let benching = std::env::args().any(|a| a == "--bench");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     if benching {
         memory(&rt, 100_000);
         latency(&rt, 10_000, 200_000);

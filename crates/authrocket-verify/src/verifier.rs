@@ -400,7 +400,11 @@ impl Verifier {
         }
     }
 
-    async fn verify_offline(&self, compact: Compact<'_>, now: i64) -> Result<SessionData, VerifyError> {
+    async fn verify_offline(
+        &self,
+        compact: Compact<'_>,
+        now: i64,
+    ) -> Result<SessionData, VerifyError> {
         let (mut header_buf, mut header_spill) = ([0u8; 256], Vec::new());
         let header = Header::parse(compact.header_bytes(&mut header_buf, &mut header_spill)?)?;
         let key = match &self.inner.keys {

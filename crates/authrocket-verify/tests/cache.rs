@@ -17,13 +17,22 @@ async fn a_token_sharing_a_hot_slot_never_hits() {
     let v = verifier();
     let good = TokenBuilder::v2("usr_victim").sign(&key);
     v.verify(&good).await.unwrap();
-    assert_eq!(v.cached(&good).unwrap().user_id(), "usr_victim", "now in the hot table");
+    assert_eq!(
+        v.cached(&good).unwrap().user_id(),
+        "usr_victim",
+        "now in the hot table"
+    );
 
     // Same header and signature (so the same hot slot, which is chosen from the token's
     // tail), another payload: a forgery that must be compared in full and refused.
     let parts: Vec<&str> = good.split('.').collect();
     let evil_claims = serde_json::json!({"iss": "https://authrocket.com", "sub": "usr_attacker", "exp": now() + 60});
-    let forged = format!("{}.{}.{}", parts[0], b64url(evil_claims.to_string()), parts[2]);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64url(evil_claims.to_string()),
+        parts[2]
+    );
     assert!(v.cached(&forged).is_none());
     assert_eq!(v.verify(&forged).await.unwrap_err().code(), "bad_signature");
 
@@ -45,7 +54,11 @@ async fn a_token_sharing_a_hot_slot_never_hits() {
 async fn hot_entries_keep_the_cache_deadline_and_exp() {
     let key = SigningKey::hs256(SECRET);
     // TTL 1 s: the hot copy must expire with the cache entry, not later.
-    let v = Verifier::builder().jwt_key(SECRET).cache_ttl(Duration::from_secs(1)).build().unwrap();
+    let v = Verifier::builder()
+        .jwt_key(SECRET)
+        .cache_ttl(Duration::from_secs(1))
+        .build()
+        .unwrap();
     let token = TokenBuilder::v2("usr_ttl").sign(&key);
     v.verify(&token).await.unwrap();
     assert!(v.cached(&token).is_some());
@@ -54,12 +67,19 @@ async fn hot_entries_keep_the_cache_deadline_and_exp() {
     assert!(v.verify(&token).await.is_ok(), "and re-verified normally");
 
     // A token expiring in 2 s leaves the hot table at its exp.
-    let v = Verifier::builder().jwt_key(SECRET).leeway(Duration::ZERO).build().unwrap();
+    let v = Verifier::builder()
+        .jwt_key(SECRET)
+        .leeway(Duration::ZERO)
+        .build()
+        .unwrap();
     let short = TokenBuilder::v2("usr_short").expires_in(2).sign(&key);
     v.verify(&short).await.unwrap();
     assert!(v.cached(&short).is_some());
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert!(v.cached(&short).is_none(), "the hot copy is gone once exp is reached");
+    assert!(
+        v.cached(&short).is_none(),
+        "the hot copy is gone once exp is reached"
+    );
     // SPEC rejects when now > exp (whole seconds): one more second and it is expired.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(v.verify(&short).await.unwrap_err().code(), "expired");
@@ -74,7 +94,11 @@ async fn rejected_and_unknown_tokens_are_never_hot() {
     assert!(v.cached(&expired).is_none());
     assert!(v.cached("never.seen.token").is_none());
     // With the cache disabled there is no hot table either.
-    let off = Verifier::builder().jwt_key(SECRET).cache_ttl(Duration::ZERO).build().unwrap();
+    let off = Verifier::builder()
+        .jwt_key(SECRET)
+        .cache_ttl(Duration::ZERO)
+        .build()
+        .unwrap();
     let good = TokenBuilder::v2("usr_y").sign(&key);
     off.verify(&good).await.unwrap();
     assert!(off.cached(&good).is_none());
