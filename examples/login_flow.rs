@@ -42,12 +42,9 @@ async fn logout(logout: Logout) -> Response {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let realm = FakeRealm::start().await;
-    let env = realm.env();
-    let verifier = VerifierBuilder::from_env_with(|k| {
-        env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })?
-    .mode(Mode::Hybrid)
-    .build()?;
+    let verifier = VerifierBuilder::from_env_with(|k| realm.env_var(k))?
+        .mode(Mode::Hybrid)
+        .build()?;
     let app = Router::new()
         .route("/", get(home))
         .route("/dashboard", get(dashboard))

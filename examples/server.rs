@@ -55,14 +55,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let verifier = match &demo {
         None => Verifier::from_env()?,
-        Some(realm) => {
-            let env = realm.env();
-            VerifierBuilder::from_env_with(|k| {
-                env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-            })?
+        Some(realm) => VerifierBuilder::from_env_with(|k| realm.env_var(k))?
             .mode(Mode::Hybrid)
-            .build()?
-        }
+            .build()?,
     };
 
     let app = Router::new()

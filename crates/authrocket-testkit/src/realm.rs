@@ -346,6 +346,16 @@ impl FakeRealm {
         ]
     }
 
+    /// One of [`env`](Self::env)'s settings by its variable name — the lookup
+    /// `VerifierBuilder::from_env_with` takes:
+    /// `VerifierBuilder::from_env_with(|name| realm.env_var(name))`.
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        self.env()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+
     /// The user with this email, created on first use (name derived from the email).
     pub fn user(&self, email: &str) -> FakeUser {
         let mut st = self.lock();
@@ -431,12 +441,34 @@ impl FakeRealm {
     }
 }
 
-/// Log `email` in (creating the user if needed): a new session and its AuthRocket 2 token.
-fn login_v2(st: &mut RealmState, email: &str) -> Login {
+/// A new session for `email` (creating the user if needed): the user, its id, and when it
+/// starts and expires. The caller signs the token and hands it to [`remember`].
+fn open_session(st: &mut RealmState, email: &str) -> (FakeUser, String, i64, i64) {
     let user = find_or_create_user(st, email);
-    let session_id = random_id("kss_");
     let now = now();
-    let exp = now + st.session_ttl;
+    (user, random_id("kss_"), now, now + st.session_ttl)
+}
+
+/// Store a session opened with [`open_session`] under its token.
+fn remember(
+    st: &mut RealmState,
+    user: FakeUser,
+    session_id: String,
+    token: String,
+    exp: i64,
+) -> Login {
+    store_session(st, &session_id, &token, &user.id, exp);
+    Login {
+        token,
+        session_id,
+        user,
+        expires_at: exp,
+    }
+}
+
+/// Log `email` in: a new session and its AuthRocket 2 token.
+fn login_v2(st: &mut RealmState, email: &str) -> Login {
+    let (user, session_id, now, exp) = open_session(st, email);
     let orgs: Vec<Value> = user
         .orgs
         .iter()
@@ -459,21 +491,12 @@ fn login_v2(st: &mut RealmState, email: &str) -> Login {
         .claim("iat", now)
         .claim("exp", exp)
         .sign(st.keys.last().expect("a key"));
-    store_session(st, &session_id, &token, &user.id, exp);
-    Login {
-        token,
-        session_id,
-        user,
-        expires_at: exp,
-    }
+    remember(st, user, session_id, token, exp)
 }
 
 /// Log `email` in with an AuthRocket 1 token (`uid`, `tk`, `aud` = realm, `m[]`).
 fn login_v1(st: &mut RealmState, email: &str) -> Login {
-    let user = find_or_create_user(st, email);
-    let session_id = random_id("kss_");
-    let now = now();
-    let exp = now + st.session_ttl;
+    let (user, session_id, now, exp) = open_session(st, email);
     let memberships: Vec<Value> = user
         .orgs
         .iter()
@@ -490,13 +513,7 @@ fn login_v1(st: &mut RealmState, email: &str) -> Login {
         .claim("iat", now)
         .claim("exp", exp)
         .sign(st.keys.last().expect("a key"));
-    store_session(st, &session_id, &token, &user.id, exp);
-    Login {
-        token,
-        session_id,
-        user,
-        expires_at: exp,
-    }
+    remember(st, user, session_id, token, exp)
 }
 
 fn find_or_create_user(st: &mut RealmState, email: &str) -> FakeUser {

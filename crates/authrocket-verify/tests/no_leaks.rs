@@ -1,30 +1,10 @@
 //! Secrets and tokens never appear in `Debug`, `Display`, error text or logs.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use authrocket_testkit::{FakeRealm, SigningKey, TokenBuilder, bad};
 use authrocket_verify::Verifier;
 
-/// A `tracing` writer that keeps everything written, so tests can search it.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
+mod common;
+use common::Captured;
 
 fn capture_trace() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();

@@ -1,25 +1,14 @@
 //! With everything logged at TRACE — ours, reqwest's, hyper's, through `tracing` and `log` —
 //! no token and no API key appears, whatever the session API does.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use authrocket_testkit::{FakeRealm, Fault};
 use authrocket_verify::{Mode, Verifier};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod common;
+use common::Captured;
 
 fn global_trace_capture() -> Captured {
     static CAPTURED: OnceLock<Captured> = OnceLock::new();
@@ -89,8 +78,7 @@ async fn trace_logs_hold_no_token_and_no_api_key() {
     debug_texts.push(format!("{:?}", v.verify(&gone.token).await));
     tokens.push(gone.token);
 
-    let text =
-        String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned() + &debug_texts.join("\n");
+    let text = logs.text() + &debug_texts.join("\n");
     assert!(
         text.contains("authrocket.verify"),
         "our spans were captured"
