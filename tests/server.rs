@@ -4,26 +4,37 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// `target/<profile>/examples/server`, built by `cargo test` alongside this test.
+/// `target/debug/examples/server`, built once by this test with the same `cargo` that runs
+/// it. (`cargo test --all-targets` builds examples only as test harnesses, which do not run
+/// `main`, so the test cannot rely on the plain binary being there.)
 fn server_binary() -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let bin = deps
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("server{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is built by `cargo test` (examples are test targets)",
-        bin.display()
-    );
-    bin
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--example", "server", "--manifest-path"])
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+                .status()
+                .expect("run cargo");
+            assert!(status.success(), "cargo build --example server failed");
+            // This test runs from target/debug/deps: the example is in target/debug/examples.
+            let debug = std::env::current_exe()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .to_path_buf();
+            let bin = debug
+                .join("examples")
+                .join(format!("server{}", std::env::consts::EXE_SUFFIX));
+            assert!(bin.exists(), "{} was not built", bin.display());
+            bin
+        })
+        .clone()
 }
 
 struct Server {

@@ -42,7 +42,9 @@
 //! * [`RenderRejection`] lets you render rejections yourself; [`RequirePermissionLayer`]
 //!   answers 403 `insufficient_scope`.
 //! * Verification is logged in the verifier's `authrocket.verify` span (outcome and code,
-//!   never the token); rejections at `debug`.
+//!   never the token); rejections at `debug`. A token verified a moment ago is answered
+//!   synchronously from the verifier's hot table ([`Verifier::cached`](authrocket_verify::Verifier::cached))
+//!   and logs nothing: there is nothing new to say about it.
 //!
 //! The service wraps the inner response body in [`ResponseBody`] so rejections can carry a
 //! body whatever the inner body type is (Tonic's cannot be built from bytes).
