@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::VerifyError;
-use crate::session::{Generation, NewMembership, NewSession, SessionData};
+use crate::session::{Builder, Field, Fixed, Generation, MembershipFields, SessionData};
 
 /// Latest time claim accepted: 9999-12-31T23:59:59Z. Anything later is absurd.
 const MAX_TIME: i64 = 253_402_300_799;
@@ -289,78 +289,75 @@ impl<'a> RawClaims<'a> {
             TimeClaim::Valid(v) => Some(v),
             _ => None,
         };
-        fn perms<'p>(p: &'p Option<Vec<Cow<'_, str>>>) -> Vec<&'p str> {
-            p.as_deref()
-                .unwrap_or_default()
-                .iter()
-                .map(AsRef::as_ref)
-                .collect()
-        }
-        let (issued_at, expires_at) = (time(self.iat), time(self.exp));
-        let new = match generation {
-            Generation::V2 => NewSession {
-                user_id: self.sub.as_deref().unwrap_or_default(),
-                name: self.name.as_deref(),
-                first_name: self.given_name.as_deref(),
-                last_name: self.family_name.as_deref(),
-                username: self.preferred_username.as_deref(),
-                email: self.email.as_deref(),
-                email_verified: self.email_verified,
-                reference: self.reference.as_deref(),
-                custom: self.cs.clone(),
-                session_id: self.sid.as_deref(),
-                realm_id: self.rid.as_deref(),
-                issued_at,
-                expires_at,
-                memberships: self
-                    .orgs
-                    .iter()
-                    .flatten()
-                    .map(|o| NewMembership {
+        let v2 = generation == Generation::V2;
+        let fixed = Fixed {
+            email_verified: if v2 { self.email_verified } else { None },
+            generation,
+            issued_at: time(self.iat),
+            expires_at: time(self.exp),
+            custom: self.cs.clone(),
+        };
+        Builder::build(fixed, |b| {
+            let (user_id, name, first, last, username, session_id) = if v2 {
+                (
+                    &self.sub,
+                    &self.name,
+                    &self.given_name,
+                    &self.family_name,
+                    &self.preferred_username,
+                    &self.sid,
+                )
+            } else {
+                (
+                    &self.uid,
+                    &self.n,
+                    &self.first_name_v1,
+                    &self.ln,
+                    &self.un,
+                    &self.tk,
+                )
+            };
+            b.field(Field::UserId, user_id.as_deref());
+            b.field(Field::Name, name.as_deref());
+            b.field(Field::FirstName, first.as_deref());
+            b.field(Field::LastName, last.as_deref());
+            b.field(Field::Username, username.as_deref());
+            b.field(Field::SessionId, session_id.as_deref());
+            if v2 {
+                b.field(Field::Email, self.email.as_deref());
+                b.field(Field::Reference, self.reference.as_deref());
+                b.field(Field::RealmId, self.rid.as_deref());
+                for o in self.orgs.iter().flatten() {
+                    b.membership(MembershipFields {
                         id: o.mid.as_deref(),
                         org_id: o.oid.as_deref(),
                         org_name: o.name.as_deref(),
                         reference: o.reference.as_deref(),
-                        permissions: perms(&o.perm),
                         selected: o.selected.unwrap_or(false),
-                        custom: o.cs.clone(),
+                        custom: o.cs.as_ref(),
                         org_custom: None,
-                    })
-                    .collect(),
-                generation,
-            },
-            Generation::V1 => NewSession {
-                user_id: self.uid.as_deref().unwrap_or_default(),
-                name: self.n.as_deref(),
-                first_name: self.first_name_v1.as_deref(),
-                last_name: self.ln.as_deref(),
-                username: self.un.as_deref(),
-                email: None,
-                email_verified: None,
-                reference: None,
-                custom: self.cs.clone(),
-                session_id: self.tk.as_deref(),
-                realm_id: self.aud.as_ref().and_then(Audience::single),
-                issued_at,
-                expires_at,
-                memberships: self
-                    .m
-                    .iter()
-                    .flatten()
-                    .map(|m| NewMembership {
+                    });
+                    for p in o.perm.iter().flatten() {
+                        b.permission(p);
+                    }
+                }
+            } else {
+                b.field(Field::RealmId, self.aud.as_ref().and_then(Audience::single));
+                for m in self.m.iter().flatten() {
+                    b.membership(MembershipFields {
                         id: None,
                         org_id: m.oid.as_deref(),
                         org_name: m.o.as_deref(),
                         reference: None,
-                        permissions: perms(&m.p),
                         selected: false,
-                        custom: m.cs.clone(),
-                        org_custom: m.ocs.clone(),
-                    })
-                    .collect(),
-                generation,
-            },
-        };
-        new.build()
+                        custom: m.cs.as_ref(),
+                        org_custom: m.ocs.as_ref(),
+                    });
+                    for p in m.p.iter().flatten() {
+                        b.permission(p);
+                    }
+                }
+            }
+        })
     }
 }

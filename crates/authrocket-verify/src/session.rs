@@ -214,116 +214,78 @@ pub(crate) struct SessionData {
     permissions: Box<[Span]>,
 }
 
-/// A membership as the claim mapping or the session-API parser hands it over.
-pub(crate) struct NewMembership<'s> {
+/// The string fields of a session, in the order [`Builder::field`] takes them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Field {
+    UserId,
+    Name,
+    FirstName,
+    LastName,
+    Username,
+    Email,
+    Reference,
+    SessionId,
+    RealmId,
+}
+
+const FIELDS: usize = 9;
+
+/// The parts of a session that are not strings.
+pub(crate) struct Fixed {
+    pub(crate) email_verified: Option<bool>,
+    pub(crate) generation: Generation,
+    pub(crate) issued_at: Option<i64>,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) custom: Option<serde_json::Value>,
+}
+
+/// A membership's strings and flags, handed to [`Builder::membership`].
+pub(crate) struct MembershipFields<'s> {
     pub(crate) id: Option<&'s str>,
     pub(crate) org_id: Option<&'s str>,
     pub(crate) org_name: Option<&'s str>,
     pub(crate) reference: Option<&'s str>,
-    pub(crate) permissions: Vec<&'s str>,
     pub(crate) selected: bool,
-    pub(crate) custom: Option<serde_json::Value>,
-    pub(crate) org_custom: Option<serde_json::Value>,
+    pub(crate) custom: Option<&'s serde_json::Value>,
+    pub(crate) org_custom: Option<&'s serde_json::Value>,
 }
 
-/// A session as the claim mapping or the session-API parser hands it over, borrowing its
-/// strings from wherever they were parsed.
-pub(crate) struct NewSession<'s> {
-    pub(crate) user_id: &'s str,
-    pub(crate) name: Option<&'s str>,
-    pub(crate) first_name: Option<&'s str>,
-    pub(crate) last_name: Option<&'s str>,
-    pub(crate) username: Option<&'s str>,
-    pub(crate) email: Option<&'s str>,
-    pub(crate) email_verified: Option<bool>,
-    pub(crate) reference: Option<&'s str>,
-    pub(crate) custom: Option<serde_json::Value>,
-    pub(crate) session_id: Option<&'s str>,
-    pub(crate) realm_id: Option<&'s str>,
-    pub(crate) issued_at: Option<i64>,
-    pub(crate) expires_at: Option<i64>,
-    pub(crate) memberships: Vec<NewMembership<'s>>,
-    pub(crate) generation: Generation,
+/// Builds a [`SessionData`] in two passes over the same description: the first counts
+/// bytes, memberships and permissions, the second writes them into buffers of exactly that
+/// size. No intermediate vectors, no reallocation.
+pub(crate) struct Builder {
+    writing: bool,
+    bytes: usize,
+    text: String,
+    fields: [Span; FIELDS],
+    memberships: Vec<MembershipData>,
+    membership_count: usize,
+    permissions: Vec<Span>,
+    permission_count: usize,
 }
 
-/// Appends strings to one buffer, handing back their spans.
-struct Text(String);
-
-impl Text {
-    fn push(&mut self, s: Option<&str>) -> Span {
-        match s {
-            None => Span::NONE,
-            Some(s) => {
-                let start = self.0.len() as u32;
-                self.0.push_str(s);
-                Span {
-                    start,
-                    len: s.len() as u32,
-                }
-            }
-        }
-    }
-}
-
-impl NewSession<'_> {
-    /// Copy everything into the compact form: one text buffer, one membership slice, one
-    /// permission slice.
-    pub(crate) fn build(self) -> SessionData {
-        let strings = [
-            self.user_id,
-            self.name.unwrap_or(""),
-            self.first_name.unwrap_or(""),
-        ];
-        let mut cap: usize = strings.iter().map(|s| s.len()).sum();
-        for s in [
-            self.last_name,
-            self.username,
-            self.email,
-            self.reference,
-            self.session_id,
-            self.realm_id,
-        ] {
-            cap += s.map_or(0, str::len);
-        }
-        for m in &self.memberships {
-            for s in [m.id, m.org_id, m.org_name, m.reference] {
-                cap += s.map_or(0, str::len);
-            }
-            cap += m.permissions.iter().map(|p| p.len()).sum::<usize>();
-        }
-        let mut text = Text(String::with_capacity(cap));
-        let user_id = text.push(Some(self.user_id));
-        let name = text.push(self.name);
-        let first_name = text.push(self.first_name);
-        let last_name = text.push(self.last_name);
-        let username = text.push(self.username);
-        let email = text.push(self.email);
-        let reference = text.push(self.reference);
-        let session_id = text.push(self.session_id);
-        let realm_id = text.push(self.realm_id);
-        let total_perms = self.memberships.iter().map(|m| m.permissions.len()).sum();
-        let mut permissions = Vec::with_capacity(total_perms);
-        let memberships: Box<[MembershipData]> = self
-            .memberships
-            .into_iter()
-            .map(|m| {
-                let perms_start = permissions.len() as u32;
-                permissions.extend(m.permissions.iter().map(|p| text.push(Some(p))));
-                MembershipData {
-                    id: text.push(m.id),
-                    org_id: text.push(m.org_id),
-                    org_name: text.push(m.org_name),
-                    reference: text.push(m.reference),
-                    perms_start,
-                    perms_len: m.permissions.len() as u32,
-                    selected: m.selected,
-                    customs: (m.custom.is_some() || m.org_custom.is_some())
-                        .then(|| Box::new((m.custom, m.org_custom))),
-                }
-            })
-            .collect();
-        SessionData {
-            text: text.0.into_boxed_str(),
+impl Builder {
+    /// Build from `describe`, which is called twice and must describe the same session both
+    /// times: its [`field`](Self::field)s, then each [`membership`](Self::membership) followed
+    /// by that membership's [`permission`](Self::permission)s.
+    pub(crate) fn build(fixed: Fixed, describe: impl Fn(&mut Builder)) -> SessionData {
+        let mut b = Builder {
+            writing: false,
+            bytes: 0,
+            text: String::new(),
+            fields: [Span::NONE; FIELDS],
+            memberships: Vec::new(),
+            membership_count: 0,
+            permissions: Vec::new(),
+            permission_count: 0,
+        };
+        describe(&mut b);
+        b.writing = true;
+        b.text = String::with_capacity(b.bytes);
+        b.memberships = Vec::with_capacity(b.membership_count);
+        b.permissions = Vec::with_capacity(b.permission_count);
+        describe(&mut b);
+        let [
             user_id,
             name,
             first_name,
@@ -333,13 +295,79 @@ impl NewSession<'_> {
             reference,
             session_id,
             realm_id,
-            email_verified: self.email_verified,
-            generation: self.generation,
-            issued_at: self.issued_at.unwrap_or(NO_TIME),
-            expires_at: self.expires_at.unwrap_or(NO_TIME),
-            custom: self.custom.map(Box::new),
-            memberships,
-            permissions: permissions.into_boxed_slice(),
+        ] = b.fields;
+        SessionData {
+            text: b.text.into_boxed_str(),
+            user_id,
+            name,
+            first_name,
+            last_name,
+            username,
+            email,
+            reference,
+            session_id,
+            realm_id,
+            email_verified: fixed.email_verified,
+            generation: fixed.generation,
+            issued_at: fixed.issued_at.unwrap_or(NO_TIME),
+            expires_at: fixed.expires_at.unwrap_or(NO_TIME),
+            custom: fixed.custom.map(Box::new),
+            memberships: b.memberships.into_boxed_slice(),
+            permissions: b.permissions.into_boxed_slice(),
+        }
+    }
+
+    fn push(&mut self, s: Option<&str>) -> Span {
+        let Some(s) = s else { return Span::NONE };
+        if !self.writing {
+            self.bytes += s.len();
+            return Span::NONE;
+        }
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        Span {
+            start,
+            len: s.len() as u32,
+        }
+    }
+
+    /// Set one of the session's string fields.
+    pub(crate) fn field(&mut self, field: Field, value: Option<&str>) {
+        self.fields[field as usize] = self.push(value);
+    }
+
+    /// Add a membership; the [`permission`](Self::permission)s that follow are its own.
+    pub(crate) fn membership(&mut self, m: MembershipFields<'_>) {
+        let spans = [m.id, m.org_id, m.org_name, m.reference].map(|s| self.push(s));
+        if !self.writing {
+            self.membership_count += 1;
+            return;
+        }
+        let customs = (m.custom.is_some() || m.org_custom.is_some())
+            .then(|| Box::new((m.custom.cloned(), m.org_custom.cloned())));
+        let [id, org_id, org_name, reference] = spans;
+        self.memberships.push(MembershipData {
+            id,
+            org_id,
+            org_name,
+            reference,
+            perms_start: self.permissions.len() as u32,
+            perms_len: 0,
+            selected: m.selected,
+            customs,
+        });
+    }
+
+    /// Add a permission to the latest membership.
+    pub(crate) fn permission(&mut self, p: &str) {
+        let span = self.push(Some(p));
+        if !self.writing {
+            self.permission_count += 1;
+            return;
+        }
+        self.permissions.push(span);
+        if let Some(m) = self.memberships.last_mut() {
+            m.perms_len += 1;
         }
     }
 }
@@ -363,9 +391,13 @@ impl SessionData {
 
     /// Replace the session id (hybrid mode fills it from the API when the token had none).
     pub(crate) fn with_session_id(mut self, id: &str) -> Self {
-        let mut text = Text(String::from(std::mem::take(&mut self.text)));
-        self.session_id = text.push(Some(id));
-        self.text = text.0.into_boxed_str();
+        let mut text = String::from(std::mem::take(&mut self.text));
+        self.session_id = Span {
+            start: text.len() as u32,
+            len: id.len() as u32,
+        };
+        text.push_str(id);
+        self.text = text.into_boxed_str();
         self
     }
 

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use crate::config::Secret;
 use crate::error::{ConfigError, VerifyError};
 use crate::http;
-use crate::session::{Generation, NewMembership, NewSession, SessionData};
+use crate::session::{Builder, Field, Fixed, Generation, MembershipFields, SessionData};
 use crate::verifier::join_path;
 
 /// Largest session or user object accepted.
@@ -357,50 +357,44 @@ impl SessionApi {
         created_at: Option<f64>,
         expires_at: Option<i64>,
     ) -> SessionData {
-        let no_org = OrgObject {
-            name: None,
-            reference: None,
-            custom: None,
-        };
-        let memberships = user
-            .as_ref()
-            .and_then(|u| u.memberships.as_ref())
-            .into_iter()
-            .flatten()
-            .map(|m| {
-                let org = m.org.as_ref().unwrap_or(&no_org);
-                NewMembership {
-                    id: m.id.as_deref(),
-                    org_id: m.org_id.as_deref(),
-                    org_name: org.name.as_deref(),
-                    reference: org.reference.as_deref(),
-                    permissions: m.permissions.iter().flatten().map(String::as_str).collect(),
-                    selected: m.selected.unwrap_or(false),
-                    custom: m.custom.clone(),
-                    org_custom: org.custom.clone(),
-                }
-            })
-            .collect();
         let u = user.as_ref();
-        NewSession {
-            user_id: &user_id,
-            name: u.and_then(|u| u.name.as_deref()),
-            first_name: u.and_then(|u| u.first_name.as_deref()),
-            last_name: u.and_then(|u| u.last_name.as_deref()),
-            username: u.and_then(|u| u.username.as_deref()),
-            email: u.and_then(|u| u.email.as_deref()),
+        let fixed = Fixed {
             email_verified: u.and_then(|u| u.email_verified),
-            reference: u.and_then(|u| u.reference.as_deref()),
-            custom: u.and_then(|u| u.custom.clone()),
-            session_id: session_id.as_deref(),
-            realm_id: realm_id.as_deref().or(self.realm.as_deref()),
+            generation: self.generation(),
             issued_at: created_at
                 .filter(|c| c.is_finite())
                 .map(|c| c.floor() as i64),
             expires_at,
-            memberships,
-            generation: self.generation(),
-        }
-        .build()
+            custom: u.and_then(|u| u.custom.clone()),
+        };
+        Builder::build(fixed, |b| {
+            b.field(Field::UserId, Some(&user_id));
+            b.field(Field::Name, u.and_then(|u| u.name.as_deref()));
+            b.field(Field::FirstName, u.and_then(|u| u.first_name.as_deref()));
+            b.field(Field::LastName, u.and_then(|u| u.last_name.as_deref()));
+            b.field(Field::Username, u.and_then(|u| u.username.as_deref()));
+            b.field(Field::Email, u.and_then(|u| u.email.as_deref()));
+            b.field(Field::Reference, u.and_then(|u| u.reference.as_deref()));
+            b.field(Field::SessionId, session_id.as_deref());
+            b.field(
+                Field::RealmId,
+                realm_id.as_deref().or(self.realm.as_deref()),
+            );
+            for m in u.and_then(|u| u.memberships.as_ref()).into_iter().flatten() {
+                let org = m.org.as_ref();
+                b.membership(MembershipFields {
+                    id: m.id.as_deref(),
+                    org_id: m.org_id.as_deref(),
+                    org_name: org.and_then(|o| o.name.as_deref()),
+                    reference: org.and_then(|o| o.reference.as_deref()),
+                    selected: m.selected.unwrap_or(false),
+                    custom: m.custom.as_ref(),
+                    org_custom: org.and_then(|o| o.custom.as_ref()),
+                });
+                for p in m.permissions.iter().flatten() {
+                    b.permission(p);
+                }
+            }
+        })
     }
 }
