@@ -114,6 +114,11 @@ impl<'t> Compact<'t> {
         })
     }
 
+    /// The header segment, as sent.
+    pub(crate) fn header_segment(&self) -> &'t str {
+        self.header
+    }
+
     /// Check every character is base64url, for tokens that are sent on without being
     /// decoded (online mode).
     pub(crate) fn check_charset(&self) -> Result<(), VerifyError> {
@@ -154,6 +159,44 @@ impl<'t> Compact<'t> {
             Ok(())
         } else {
             Err(VerifyError::BadSignature)
+        }
+    }
+}
+
+/// Header segments that already passed the header rules, with their `kid`. A realm signs
+/// every token with the same header (per key), so decoding and parsing it again for every
+/// token is wasted work. Keyed by the exact segment text (same bytes, same verdict), filled
+/// only by tokens that verified completely (so a forger cannot fill it), at most 8 entries.
+#[derive(Debug, Default)]
+pub(crate) struct HeaderMemo {
+    slots: [std::sync::OnceLock<KnownHeader>; 8],
+}
+
+/// A header segment that passed, and its `kid`.
+type KnownHeader = (Box<str>, Option<Box<str>>);
+
+impl HeaderMemo {
+    /// `Some(kid)` when `segment` passed before.
+    pub(crate) fn get(&self, segment: &str) -> Option<Option<&str>> {
+        for slot in &self.slots {
+            match slot.get() {
+                Some((seen, kid)) if **seen == *segment => return Some(kid.as_deref()),
+                Some(_) => continue,
+                None => return None,
+            }
+        }
+        None
+    }
+
+    /// Remember that `segment` (with `kid`) belongs to a token that verified.
+    pub(crate) fn remember(&self, segment: &str, kid: Option<&str>) {
+        for slot in &self.slots {
+            if slot.get().is_some_and(|(seen, _)| **seen == *segment) {
+                return;
+            }
+            if slot.set((segment.into(), kid.map(Into::into))).is_ok() {
+                return;
+            }
         }
     }
 }

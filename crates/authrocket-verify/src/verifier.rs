@@ -11,7 +11,7 @@ use crate::claims::{ClaimRules, RawClaims};
 use crate::config::{Mode, VerifierBuilder};
 use crate::error::{ConfigError, VerifyError};
 use crate::jwks::Jwks;
-use crate::jwt::{Compact, Header};
+use crate::jwt::{Compact, Header, HeaderMemo};
 use crate::keys::{self, Algorithm, VerifyingKey};
 use crate::session::{Session, SessionData};
 use crate::session_api::{ApiSettings, SessionApi};
@@ -43,6 +43,7 @@ struct Inner {
     loginrocket_url: Option<reqwest::Url>,
     api: Option<SessionApi>,
     cache: Option<Cache>,
+    headers: HeaderMemo,
     cache_ttl: std::time::Duration,
     negative_cache_ttl: std::time::Duration,
 }
@@ -212,6 +213,7 @@ impl Verifier {
                 loginrocket_url,
                 api,
                 cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(b.cache_capacity)),
+                headers: HeaderMemo::default(),
                 cache_ttl: b.cache_ttl,
                 negative_cache_ttl: b.negative_cache_ttl,
             }),
@@ -405,18 +407,27 @@ impl Verifier {
         compact: Compact<'_>,
         now: i64,
     ) -> Result<SessionData, VerifyError> {
+        // The header: known from an earlier verified token, or decoded, parsed and checked.
+        let expected = match &self.inner.keys {
+            KeySource::Static(key) => key.algorithm(),
+            KeySource::Jwks(_) => Algorithm::Rs256,
+            KeySource::None => return Err(VerifyError::UnknownKey),
+        };
+        let memo = self.inner.headers.get(compact.header_segment());
         let (mut header_buf, mut header_spill) = ([0u8; 256], Vec::new());
-        let header = Header::parse(compact.header_bytes(&mut header_buf, &mut header_spill)?)?;
-        let key = match &self.inner.keys {
-            KeySource::Static(key) => {
-                header.check(key.algorithm())?;
-                Arc::clone(key)
+        let parsed;
+        let kid = match memo {
+            Some(kid) => kid,
+            None => {
+                parsed = Header::parse(compact.header_bytes(&mut header_buf, &mut header_spill)?)?;
+                parsed.check(expected)?;
+                parsed.kid.as_deref()
             }
+        };
+        let key = match &self.inner.keys {
+            KeySource::Static(key) => Arc::clone(key),
             KeySource::Jwks(jwks) => {
-                header.check(Algorithm::Rs256)?;
-                let kid = header
-                    .kid
-                    .as_deref()
+                let kid = kid
                     .filter(|k| !k.is_empty())
                     .ok_or(VerifyError::UnknownKey)?;
                 jwks.key(kid).await?
@@ -430,6 +441,9 @@ impl Verifier {
         compact.verify_signature(&key)?;
         let claims = RawClaims::parse(payload)?;
         let generation = claims.validate(&self.inner.rules, now)?;
+        if memo.is_none() {
+            self.inner.headers.remember(compact.header_segment(), kid);
+        }
         Ok(claims.to_session(generation))
     }
 }

@@ -550,3 +550,31 @@ async fn duplicate_claims_and_non_object_payloads_are_malformed() {
         assert_eq!(code(&v, &token).await, "malformed", "{payload}");
     }
 }
+
+#[tokio::test]
+async fn a_remembered_header_does_not_help_a_forgery() {
+    // No cache, so every token is checked from scratch; the header of a verified token is
+    // remembered so it need not be parsed again — and that must change nothing else.
+    let v = Verifier::builder()
+        .jwt_key(SECRET)
+        .cache_ttl(std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let good = TokenBuilder::v2("usr_victim").sign(&hs_key());
+    assert!(v.verify(&good).await.is_ok());
+    let header = good.split('.').next().unwrap();
+    let claims = json!({"iss": "https://authrocket.com", "sub": "usr_attacker", "exp": now() + 60});
+    // The same header with a made-up signature, with a signature from another key, and with
+    // the genuine signature of another payload: all refused.
+    let forged = format!(
+        "{header}.{}.{}",
+        b64url(claims.to_string()),
+        b64url([7u8; 32])
+    );
+    assert_eq!(code(&v, &forged).await, "bad_signature");
+    let other_key = TokenBuilder::from_claims(claims.clone()).sign(&SigningKey::hs256("jsk_other"));
+    let reheadered = format!("{header}.{}", other_key.split_once('.').unwrap().1);
+    assert_eq!(code(&v, &reheadered).await, "bad_signature");
+    assert_eq!(code(&v, &bad::expired(&hs_key())).await, "expired");
+    assert!(v.verify(&good).await.is_ok());
+}
