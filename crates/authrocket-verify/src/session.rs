@@ -196,15 +196,8 @@ const NO_TIME: i64 = i64::MIN;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SessionData {
     text: Box<str>,
-    user_id: Span,
-    name: Span,
-    first_name: Span,
-    last_name: Span,
-    username: Span,
-    email: Span,
-    reference: Span,
-    session_id: Span,
-    realm_id: Span,
+    /// The string fields, indexed by [`Field`].
+    fields: [Span; FIELDS],
     email_verified: Option<bool>,
     generation: Generation,
     issued_at: i64,
@@ -285,28 +278,9 @@ impl Builder {
         b.memberships = Vec::with_capacity(b.membership_count);
         b.permissions = Vec::with_capacity(b.permission_count);
         describe(&mut b);
-        let [
-            user_id,
-            name,
-            first_name,
-            last_name,
-            username,
-            email,
-            reference,
-            session_id,
-            realm_id,
-        ] = b.fields;
         SessionData {
             text: b.text.into_boxed_str(),
-            user_id,
-            name,
-            first_name,
-            last_name,
-            username,
-            email,
-            reference,
-            session_id,
-            realm_id,
+            fields: b.fields,
             email_verified: fixed.email_verified,
             generation: fixed.generation,
             issued_at: fixed.issued_at.unwrap_or(NO_TIME),
@@ -377,8 +351,12 @@ impl SessionData {
         span.get(&self.text)
     }
 
+    fn field(&self, field: Field) -> Option<&str> {
+        self.str(self.fields[field as usize])
+    }
+
     pub(crate) fn session_id(&self) -> Option<&str> {
-        self.str(self.session_id)
+        self.field(Field::SessionId)
     }
 
     pub(crate) fn expires_at(&self) -> Option<i64> {
@@ -392,7 +370,7 @@ impl SessionData {
     /// Replace the session id (hybrid mode fills it from the API when the token had none).
     pub(crate) fn with_session_id(mut self, id: &str) -> Self {
         let mut text = String::from(std::mem::take(&mut self.text));
-        self.session_id = Span {
+        self.fields[Field::SessionId as usize] = Span {
             start: text.len() as u32,
             len: id.len() as u32,
         };
@@ -430,21 +408,21 @@ impl Session {
     pub fn user(&self) -> User<'_> {
         let d = &*self.inner;
         User {
-            id: d.str(d.user_id).unwrap_or_default(),
-            name: d.str(d.name),
-            first_name: d.str(d.first_name),
-            last_name: d.str(d.last_name),
-            username: d.str(d.username),
-            email: d.str(d.email),
+            id: self.user_id(),
+            name: d.field(Field::Name),
+            first_name: d.field(Field::FirstName),
+            last_name: d.field(Field::LastName),
+            username: d.field(Field::Username),
+            email: d.field(Field::Email),
             email_verified: d.email_verified,
-            reference: d.str(d.reference),
+            reference: d.field(Field::Reference),
             custom: d.custom.as_deref(),
         }
     }
 
     /// Shorthand for `self.user().id`: the user id (`usr_…`), never empty.
     pub fn user_id(&self) -> &str {
-        self.inner.str(self.inner.user_id).unwrap_or_default()
+        self.inner.field(Field::UserId).unwrap_or_default()
     }
 
     /// The session id (`kss_…`): `sid` (v2) or `tk` (v1), when the token carries one.
@@ -454,7 +432,7 @@ impl Session {
 
     /// The realm id (`rl_…`): `rid` (v2) or `aud` (v1), when known.
     pub fn realm_id(&self) -> Option<&str> {
-        self.inner.str(self.inner.realm_id)
+        self.inner.field(Field::RealmId)
     }
 
     /// When the session was created, in Unix seconds (`iat`).
