@@ -77,6 +77,14 @@ pub(crate) fn now_millis() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// `true` when `session`'s token has reached its `exp` at `now_ms`: a cached copy must not
+/// be served any more (a fresh check then applies the leeway rules).
+fn past_exp(session: &Session, now_ms: i64) -> bool {
+    session
+        .expires_at()
+        .is_some_and(|exp| exp.saturating_mul(1000) <= now_ms)
+}
+
 /// `min(ttl × jitter, exp − now)`. `jitter` is `Some(key)` for online entries.
 pub(crate) fn lifetime(ttl: Duration, exp: Option<i64>, jitter: Option<&Key>) -> Duration {
     let mut life = ttl;
@@ -149,10 +157,7 @@ impl Cache {
     pub(crate) fn hot(&self, token: &str) -> Option<Session> {
         let now = now_millis();
         let session = self.hot.get(token, now)?;
-        if session
-            .expires_at()
-            .is_some_and(|exp| exp.saturating_mul(1000) <= now)
-        {
+        if past_exp(&session, now) {
             return None;
         }
         self.hits.fetch_add(1, Ordering::Relaxed);
@@ -165,10 +170,7 @@ impl Cache {
         let entry = self.inner.get(key).await?;
         let result = match entry.outcome {
             Outcome::Valid(session) => {
-                if session
-                    .expires_at()
-                    .is_some_and(|exp| exp.saturating_mul(1000) <= now_millis())
-                {
+                if past_exp(&session, now_millis()) {
                     self.inner.invalidate(key).await;
                     return None;
                 }

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::Instrument;
 
@@ -101,9 +100,7 @@ pub(crate) fn join_path(base: &reqwest::Url, segments: &[&str]) -> reqwest::Url 
 }
 
 pub(crate) fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    cache::now_millis().div_euclid(1000)
 }
 
 impl Verifier {
