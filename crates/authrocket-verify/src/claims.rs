@@ -104,7 +104,43 @@ impl Audience {
     }
 }
 
-type Text<'a> = Option<Cow<'a, str>>;
+/// A JSON string borrowed from the payload, or owned when it has escapes.
+///
+/// serde borrows a `Cow<str>` only when it is a field's whole type: inside `Option` or `Vec` a
+/// `Cow` always allocates. This type borrows wherever it sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Str<'a>(Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+type Text<'a> = Option<Str<'a>>;
 
 /// The union of AuthRocket 1 and 2 claims, borrowed from the payload where possible.
 #[derive(Debug, Deserialize)]
@@ -175,7 +211,7 @@ struct RawOrgV2<'a> {
     #[serde(default)]
     cs: Option<serde_json::Value>,
     #[serde(borrow, default)]
-    perm: Option<Vec<Cow<'a, str>>>,
+    perm: Option<Vec<Str<'a>>>,
     #[serde(default)]
     selected: Option<bool>,
 }
@@ -187,7 +223,7 @@ struct RawMemberV1<'a> {
     #[serde(borrow, default)]
     o: Text<'a>,
     #[serde(borrow, default)]
-    p: Option<Vec<Cow<'a, str>>>,
+    p: Option<Vec<Str<'a>>>,
     #[serde(default)]
     cs: Option<serde_json::Value>,
     #[serde(default)]
@@ -210,7 +246,10 @@ pub(crate) struct ClaimRules {
 impl<'a> RawClaims<'a> {
     /// Parse a decoded payload. Any JSON or type error is `malformed`.
     pub(crate) fn parse(payload: &'a [u8]) -> Result<Self, VerifyError> {
-        serde_json::from_slice(payload).map_err(|_| VerifyError::malformed("claims are not valid"))
+        // One UTF-8 check of the whole payload is cheaper than serde_json's check per string.
+        let text = std::str::from_utf8(payload)
+            .map_err(|_| VerifyError::malformed("claims are not UTF-8"))?;
+        serde_json::from_str(text).map_err(|_| VerifyError::malformed("claims are not valid"))
     }
 
     fn generation(&self) -> Result<Generation, VerifyError> {
@@ -276,7 +315,7 @@ impl<'a> RawClaims<'a> {
             _ => {}
         }
         if let (Some(realm), Some(rid)) = (&rules.realm, &self.rid) {
-            if rid.as_ref() != realm.as_str() {
+            if **rid != *realm.as_str() {
                 return Err(VerifyError::WrongRealm { hint: "" });
             }
         }
@@ -359,5 +398,23 @@ impl<'a> RawClaims<'a> {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_without_escapes_are_borrowed_from_the_payload() {
+        let payload = br#"{"sub":"usr_1","name":"A \"B\"","orgs":[{"perm":["x","y\/z"]}]}"#;
+        let claims = RawClaims::parse(payload).unwrap();
+        let sub = claims.sub.as_ref().unwrap();
+        assert!(matches!(sub.0, Cow::Borrowed(_)), "{sub:?}");
+        assert_eq!(claims.name.as_deref(), Some("A \"B\""));
+        assert!(matches!(claims.name.as_ref().unwrap().0, Cow::Owned(_)));
+        let perms = claims.orgs.as_ref().unwrap()[0].perm.as_ref().unwrap();
+        assert!(matches!(perms[0].0, Cow::Borrowed("x")));
+        assert_eq!(&*perms[1], "y/z");
     }
 }

@@ -12,6 +12,7 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::Deserialize;
 
+use crate::claims::Str;
 use crate::error::VerifyError;
 use crate::keys::{Algorithm, VerifyingKey};
 
@@ -47,7 +48,7 @@ pub(crate) struct Header<'a> {
     #[serde(borrow)]
     alg: Cow<'a, str>,
     #[serde(borrow, default)]
-    pub(crate) kid: Option<Cow<'a, str>>,
+    pub(crate) kid: Option<Str<'a>>,
     #[serde(default, deserialize_with = "present")]
     crit: bool,
 }

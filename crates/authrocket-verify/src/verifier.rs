@@ -1,5 +1,6 @@
 //! [`Verifier`]: the one object an application builds at start-up and clones everywhere.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -404,48 +405,83 @@ impl Verifier {
         }
     }
 
+    /// Offline verification: the key (static, or from the JWKS by `kid`), then the
+    /// synchronous checks. Only a JWKS refetch awaits, so the decode buffers live on the stack
+    /// of [`verify_with_key`](Self::verify_with_key), never in this future.
     async fn verify_offline(
         &self,
         compact: Compact<'_>,
         now: i64,
     ) -> Result<SessionData, VerifyError> {
-        // The header: known from an earlier verified token, or decoded, parsed and checked.
-        let expected = match &self.inner.keys {
-            KeySource::Static(key) => key.algorithm(),
-            KeySource::Jwks(_) => Algorithm::Rs256,
-            KeySource::None => return Err(VerifyError::UnknownKey),
-        };
-        let memo = self.inner.headers.get(compact.header_segment());
-        let (mut header_buf, mut header_spill, parsed);
-        let kid = match memo {
-            Some(kid) => kid,
-            None => {
-                (header_buf, header_spill) = ([0u8; 256], Vec::new());
-                parsed = Header::parse(compact.header_bytes(&mut header_buf, &mut header_spill)?)?;
-                parsed.check(expected)?;
-                parsed.kid.as_deref()
+        match &self.inner.keys {
+            KeySource::Static(key) => {
+                let header = self.check_header(compact, key.algorithm())?;
+                self.verify_with_key(compact, &header, key, now)
             }
-        };
-        let key = match &self.inner.keys {
-            KeySource::Static(key) => Arc::clone(key),
             KeySource::Jwks(jwks) => {
-                let kid = kid
+                let header = self.check_header(compact, Algorithm::Rs256)?;
+                let kid = header
+                    .kid
+                    .as_deref()
                     .filter(|k| !k.is_empty())
                     .ok_or(VerifyError::UnknownKey)?;
-                jwks.key(kid).await?
+                let key = jwks.key(kid).await?;
+                self.verify_with_key(compact, &header, &key, now)
             }
-            KeySource::None => return Err(VerifyError::UnknownKey),
-        };
+            KeySource::None => Err(VerifyError::UnknownKey),
+        }
+    }
+
+    /// The header rules for a key of algorithm `expected`: answered from the memo of headers
+    /// seen on verified tokens, or decoded, parsed and checked.
+    fn check_header<'v>(
+        &'v self,
+        compact: Compact<'_>,
+        expected: Algorithm,
+    ) -> Result<CheckedHeader<'v>, VerifyError> {
+        if let Some(kid) = self.inner.headers.get(compact.header_segment()) {
+            return Ok(CheckedHeader {
+                kid: kid.map(Cow::Borrowed),
+                remembered: true,
+            });
+        }
+        let (mut buf, mut spill) = ([0u8; 256], Vec::new());
+        let parsed = Header::parse(compact.header_bytes(&mut buf, &mut spill)?)?;
+        parsed.check(expected)?;
+        Ok(CheckedHeader {
+            kid: parsed.kid.as_deref().map(|k| Cow::Owned(k.to_owned())),
+            remembered: false,
+        })
+    }
+
+    /// Signature, claims and rules with `key`, for a token whose header passed.
+    fn verify_with_key(
+        &self,
+        compact: Compact<'_>,
+        header: &CheckedHeader<'_>,
+        key: &VerifyingKey,
+        now: i64,
+    ) -> Result<SessionData, VerifyError> {
         // Decoding checks the payload is canonical base64url (malformed otherwise); it is
         // parsed only once the signature has been verified.
         let (mut payload_buf, mut payload_spill) = ([0u8; 1024], Vec::new());
         let payload = compact.payload_bytes(&mut payload_buf, &mut payload_spill)?;
-        compact.verify_signature(&key)?;
+        compact.verify_signature(key)?;
         let claims = RawClaims::parse(payload)?;
         let generation = claims.validate(&self.inner.rules, now)?;
-        if memo.is_none() {
-            self.inner.headers.remember(compact.header_segment(), kid);
+        if !header.remembered {
+            self.inner
+                .headers
+                .remember(compact.header_segment(), header.kid.as_deref());
         }
         Ok(claims.to_session(generation))
     }
+}
+
+/// A header that passed the rules, with its `kid`.
+struct CheckedHeader<'v> {
+    /// Borrowed from the memo when the header was remembered; owned (rare) when new.
+    kid: Option<Cow<'v, str>>,
+    /// Whether the memo already holds this header segment.
+    remembered: bool,
 }

@@ -242,3 +242,50 @@ async fn missing_token_is_its_own_error() {
     let v = verifier("jsk_x");
     assert_eq!(v.verify("").await.unwrap_err(), VerifyError::MissingToken);
 }
+
+/// A token over exactly `payload` (raw bytes, not re-serialized), HS256-signed with `key`.
+fn sign_payload(key: &SigningKey, payload: &[u8]) -> String {
+    use authrocket_testkit::b64url;
+    let input = format!("{}.{}", b64url(r#"{"alg":"HS256"}"#), b64url(payload));
+    let signature = b64url(key.sign_raw(input.as_bytes()));
+    format!("{input}.{signature}")
+}
+
+#[tokio::test]
+async fn escaped_json_strings_are_decoded() {
+    let key = SigningKey::hs256("jsk_escapes");
+    let payload = format!(
+        r#"{{"iss":"https://authrocket.com","sub":"usr_\u0031","exp":{},"name":"Fr\u00e4nk \"the\" Ex\\ample","orgs":[{{"oid":"org\/1","perm":["a\tb","plain"],"selected":true}}]}}"#,
+        now() + 600
+    );
+    let s = verifier("jsk_escapes")
+        .verify(&sign_payload(&key, payload.as_bytes()))
+        .await
+        .expect("valid token");
+    assert_eq!(s.user_id(), "usr_1");
+    assert_eq!(s.user().name, Some("Fränk \"the\" Ex\\ample"));
+    let m = s.current_membership().expect("a membership");
+    assert_eq!(m.org_id, Some("org/1"));
+    assert_eq!(m.permissions.iter().collect::<Vec<_>>(), ["a\tb", "plain"]);
+}
+
+#[tokio::test]
+async fn payloads_that_are_not_utf8_are_malformed() {
+    let key = SigningKey::hs256("jsk_escapes");
+    let v = verifier("jsk_escapes");
+    let exp = now() + 600;
+    let raw_byte = [
+        &br#"{"iss":"https://authrocket.com","sub":"usr_"#[..],
+        &[0xff, 0xfe][..],
+        format!(r#"","exp":{exp}}}"#).as_bytes(),
+    ]
+    .concat();
+    let lone_surrogate =
+        format!(r#"{{"iss":"https://authrocket.com","sub":"usr_\ud800","exp":{exp}}}"#);
+    let fine = format!(r#"{{"iss":"https://authrocket.com","sub":"usr_ok","exp":{exp}}}"#);
+    assert!(v.verify(&sign_payload(&key, fine.as_bytes())).await.is_ok());
+    for payload in [raw_byte, lone_surrogate.into_bytes()] {
+        let err = v.verify(&sign_payload(&key, &payload)).await.unwrap_err();
+        assert_eq!(err.code(), "malformed", "{err}");
+    }
+}
