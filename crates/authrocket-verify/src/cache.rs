@@ -9,16 +9,22 @@
 //!   (`moka::future::Cache::try_get_with`).
 //! * **Negative entries**: only definitive session-API rejections (404), for the negative TTL.
 //!   Transient failures are returned as errors and never stored.
-//! * **Bounded**: at most `capacity` entries, TinyLFU admission and LRU eviction (moka).
+//! * **Bounded**: at most `capacity` entries, TinyLFU admission and eviction (moka).
+//! * **Index** beside moka: every valid cached session by key, so hits never make moka record
+//!   an access and no request runs moka's maintenance for others (see `index`). moka's
+//!   admission and eviction then see verifications, not uses.
 //! * **Hot table** in front: the most recently used valid tokens, compared in full, so a
-//!   token seen a moment ago skips the SHA-256 and the moka lookup (see `Hot`).
+//!   token seen a moment ago skips the SHA-256 and the index lookup (see `hot`).
 //!
-//! Memory: an entry holds the 32-byte key, a small enum and one `Arc` pointer to the session,
-//! plus moka's own bookkeeping; the session itself is one shared allocation. BENCHMARKS.md
-//! gives the measured bytes per typical AuthRocket 2 session.
+//! Memory: a moka entry holds the 32-byte key, a small enum and one `Arc` pointer to the
+//! session, plus moka's own bookkeeping; the index holds the key, the pointer and the
+//! deadline again; the session itself is one shared allocation. BENCHMARKS.md gives the
+//! measured bytes per typical AuthRocket 2 session.
+
+mod hot;
+mod index;
 
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,6 +33,8 @@ use moka::Expiry;
 
 use crate::error::VerifyError;
 use crate::session::Session;
+use hot::Hot;
+use index::Index;
 
 /// SHA-256 of a token.
 pub(crate) type Key = [u8; 32];
@@ -114,6 +122,7 @@ pub struct CacheStats {
 
 pub(crate) struct Cache {
     inner: moka::future::Cache<Key, Entry>,
+    index: Arc<Index>,
     hot: Hot,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -129,11 +138,19 @@ impl std::fmt::Debug for Cache {
 
 impl Cache {
     pub(crate) fn new(capacity: u64) -> Self {
+        let index = Arc::new(Index::new());
+        let evicted = Arc::clone(&index);
         Self {
             inner: moka::future::Cache::builder()
                 .max_capacity(capacity)
                 .expire_after(PerEntryTtl)
+                .eviction_listener(move |key: Arc<Key>, entry: Entry, _cause| {
+                    if let Outcome::Valid(session) = &entry.outcome {
+                        evicted.remove(&key, session);
+                    }
+                })
                 .build(),
+            index,
             hot: Hot::new(capacity),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -164,23 +181,32 @@ impl Cache {
         Some(session)
     }
 
-    /// A usable cached outcome for `token` (whose key is `key`), if any. A valid session past
-    /// its `exp` is dropped; a valid one is promoted into the hot table.
+    /// A usable cached outcome for `token` (whose key is `key`), if any: from the index
+    /// (valid sessions, no moka bookkeeping), else from moka (revoked entries). A valid session
+    /// past its `exp` is dropped; a valid one is promoted into the hot table.
     pub(crate) async fn get(&self, token: &str, key: &Key) -> Option<Result<Session, VerifyError>> {
-        let entry = self.inner.get(key).await?;
-        let result = match entry.outcome {
-            Outcome::Valid(session) => {
-                if past_exp(&session, now_millis()) {
-                    self.inner.invalidate(key).await;
-                    return None;
+        let now = now_millis();
+        let (session, deadline_ms) = match self.index.get(key, now) {
+            Some(hit) => hit,
+            // Not indexed: a revoked entry, or (rarely) one being replaced or evicted.
+            None => {
+                let entry = self.inner.get(key).await?;
+                match entry.outcome {
+                    Outcome::Valid(session) => (session, entry.deadline_ms),
+                    Outcome::Revoked => {
+                        self.hits.fetch_add(1, Ordering::Relaxed);
+                        return Some(Err(VerifyError::Revoked));
+                    }
                 }
-                self.hot.put(token, &session, entry.deadline_ms);
-                Ok(session)
             }
-            Outcome::Revoked => Err(VerifyError::Revoked),
         };
+        if past_exp(&session, now) {
+            self.inner.invalidate(key).await;
+            return None;
+        }
+        self.hot.put(token, &session, deadline_ms);
         self.hits.fetch_add(1, Ordering::Relaxed);
-        Some(result)
+        Some(Ok(session))
     }
 
     /// Run `verify` once for all concurrent callers of `key`, store what it concluded (when it
@@ -195,7 +221,15 @@ impl Cache {
         F: Future<Output = Result<Entry, VerifyError>>,
     {
         self.misses.fetch_add(1, Ordering::Relaxed);
-        match self.inner.try_get_with(key, verify).await {
+        let load = async {
+            let entry = verify.await?;
+            // Indexed before moka stores it, so moka's eviction listener always comes after.
+            if let Outcome::Valid(session) = &entry.outcome {
+                self.index.insert(key, session, entry.deadline_ms);
+            }
+            Ok(entry)
+        };
+        match self.inner.try_get_with(key, load).await {
             Ok(entry) => match entry.outcome {
                 Outcome::Valid(s) => {
                     self.hot.put(token, &s, entry.deadline_ms);
@@ -228,72 +262,73 @@ impl Entry {
     }
 }
 
-/// Slots in the hot table at most.
-const HOT_SLOTS_MAX: usize = 4096;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::RawClaims;
+    use crate::session::Generation;
 
-struct HotEntry {
-    token: Box<str>,
-    session: Session,
-    deadline_ms: i64,
-}
-
-/// The hot table: a small direct-mapped array of recently used *valid* tokens in front of the
-/// moka cache, so a token seen a moment ago costs neither a SHA-256 nor a moka lookup.
-///
-/// * A slot holds the **whole token** and a hit compares it in full (SPEC §5's other
-///   collision-safe key): a different token can never hit.
-/// * The slot is chosen from the token's last characters (its signature, effectively random).
-///   Only tokens that verified are ever stored, so crafted tokens cannot evict anything.
-/// * A slot's deadline is its moka entry's own deadline, and `exp` is re-checked on every hit:
-///   a hot hit never outlives what the cache itself would serve.
-/// * Memory: at most 4 096 slots of one token plus one shared session each, about 0.8 KiB per
-///   occupied slot with typical tokens (≈ 3 MiB when full), on top of the cache.
-struct Hot {
-    slots: Box<[Mutex<Option<HotEntry>>]>,
-    mask: usize,
-}
-
-impl Hot {
-    fn new(capacity: u64) -> Self {
-        let n = usize::try_from(capacity)
-            .unwrap_or(HOT_SLOTS_MAX)
-            .clamp(1, HOT_SLOTS_MAX)
-            .next_power_of_two();
-        Self {
-            slots: (0..n).map(|_| Mutex::new(None)).collect(),
-            mask: n - 1,
-        }
+    fn session() -> Session {
+        let claims = RawClaims::parse(br#"{"sub":"usr_1"}"#).unwrap();
+        Session::new(claims.to_session(Generation::V2))
     }
 
-    fn slot(&self, token: &str) -> &Mutex<Option<HotEntry>> {
-        let bytes = token.as_bytes();
-        let tail = &bytes[bytes.len().saturating_sub(8)..];
-        let mut x = 0u64;
-        for &b in tail {
-            x = (x << 8) | u64::from(b);
-        }
-        let i = (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & self.mask;
-        &self.slots[i]
+    async fn store(cache: &Cache, token: &str, session: &Session, ttl: Duration) -> Session {
+        let entry = Entry::valid(session.clone(), ttl);
+        cache
+            .get_or_verify(token, key(token), async { Ok(entry) })
+            .await
+            .unwrap()
     }
 
-    fn get(&self, token: &str, now_ms: i64) -> Option<Session> {
-        let slot = self.slot(token).lock().unwrap_or_else(|e| e.into_inner());
-        let e = slot.as_ref()?;
-        (now_ms < e.deadline_ms && *e.token == *token).then(|| e.session.clone())
+    #[tokio::test]
+    async fn the_index_never_holds_more_than_the_cache() {
+        let cache = Cache::new(8);
+        let s = session();
+        for i in 0..200 {
+            store(&cache, &format!("token-{i}"), &s, Duration::from_secs(60)).await;
+        }
+        cache.run_pending_tasks().await;
+        let held = cache.inner.entry_count();
+        assert!(held <= 8, "moka holds {held}");
+        assert_eq!(cache.index.len() as u64, held, "index and cache agree");
     }
 
-    fn put(&self, token: &str, session: &Session, deadline_ms: i64) {
-        let mut slot = self.slot(token).lock().unwrap_or_else(|e| e.into_inner());
-        if slot
-            .as_ref()
-            .is_some_and(|e| *e.token == *token && e.deadline_ms == deadline_ms)
-        {
-            return;
-        }
-        *slot = Some(HotEntry {
-            token: token.into(),
-            session: session.clone(),
-            deadline_ms,
-        });
+    #[tokio::test]
+    async fn invalidated_entries_leave_the_index() {
+        let cache = Cache::new(100);
+        let s = session();
+        store(&cache, "token-a", &s, Duration::from_secs(60)).await;
+        assert!(cache.get("token-a", &key("token-a")).await.is_some());
+        cache.inner.invalidate(&key("token-a")).await;
+        assert_eq!(cache.index.len(), 0);
+        assert!(cache.get("token-a", &key("token-a")).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_late_eviction_never_removes_the_newer_session() {
+        let cache = Cache::new(100);
+        let (old, new) = (session(), session());
+        store(&cache, "token-a", &old, Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        // The old entry expired; verifying again stores a new session for the same key, and
+        // moka's eviction notice for the old one arrives afterwards.
+        let got = store(&cache, "token-a", &new, Duration::from_secs(60)).await;
+        assert!(got.ptr_eq(&new));
+        cache.run_pending_tasks().await;
+        let (hit, _) = cache
+            .index
+            .get(&key("token-a"), now_millis())
+            .expect("indexed");
+        assert!(hit.ptr_eq(&new));
+    }
+
+    #[tokio::test]
+    async fn expired_index_entries_are_not_served() {
+        let cache = Cache::new(100);
+        store(&cache, "token-a", &session(), Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(cache.index.get(&key("token-a"), now_millis()).is_none());
+        assert!(cache.get("token-a", &key("token-a")).await.is_none());
     }
 }

@@ -404,6 +404,11 @@ impl Session {
         }
     }
 
+    /// Whether `self` and `other` are the same shared session (one verification).
+    pub(crate) fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The signed-in user.
     pub fn user(&self) -> User<'_> {
         let d = &*self.inner;
