@@ -1,7 +1,8 @@
 //! Verification cost, with its baselines in the same groups and the same run:
 //!
 //! * `cold_hs256`: our verifier (cache off) vs a hand-written floor (prepared HMAC key +
-//!   base64url + typed borrowed serde claims) vs `jsonwebtoken::decode`.
+//!   base64url + typed borrowed serde claims) vs `jsonwebtoken::decode`; and our verifier with
+//!   the cache on and a new token every time (verification plus storing the session).
 //! * `cold_rs256`: our verifier (cache off) vs raw aws-lc verify of the same signature with a
 //!   parsed key vs `jsonwebtoken::decode` on aws-lc.
 //! * `cold_jwks`: our verifier with a key from the realm's JWKS (cache off).
@@ -133,6 +134,28 @@ fn cold_hs256(c: &mut Criterion) {
     g.bench_function("authrocket", |b| {
         b.to_async(&rt)
             .iter(|| async { ours.verify(black_box(&token)).await.unwrap() })
+    });
+    // The same verification with the cache on: every token new, so each one is a miss that
+    // is verified and then stored (moka insert, index, eviction at capacity).
+    let cached = Verifier::builder()
+        .jwt_key(SECRET)
+        .realm(REALM)
+        .build()
+        .unwrap();
+    let base = TokenBuilder::typical_v2(REALM);
+    let mut n = 0u64;
+    g.bench_function("authrocket_miss_and_store", |b| {
+        b.to_async(&rt).iter_batched(
+            || {
+                n += 1;
+                base.clone().claim("jti", n).sign(&key)
+            },
+            |t| {
+                let cached = &cached;
+                async move { cached.verify(&t).await.unwrap() }
+            },
+            criterion::BatchSize::SmallInput,
+        )
     });
     g.bench_function("floor", |b| {
         b.iter(|| assert!(floor.verify(black_box(&token), now())))
