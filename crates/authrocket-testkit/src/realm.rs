@@ -364,7 +364,24 @@ impl FakeRealm {
 
     /// Log `email` in (creating the user if needed): a new session and its AuthRocket 2 token.
     pub fn login(&self, email: &str) -> Login {
-        login_v2(&mut self.lock(), email)
+        login_v2(&mut self.lock(), email, |t| t)
+    }
+
+    /// Like [`login`](Self::login), with the token's claims adjusted by `customize` before it is
+    /// signed: the session is real (the session API knows the token), the claims are yours.
+    ///
+    /// ```
+    /// # async fn run() {
+    /// let realm = authrocket_testkit::FakeRealm::start().await;
+    /// let login = realm.login_with("ann@example.com", |t| t.claim("cs", serde_json::json!({"plan": "gold"})));
+    /// # }
+    /// ```
+    pub fn login_with(
+        &self,
+        email: &str,
+        customize: impl FnOnce(TokenBuilder) -> TokenBuilder,
+    ) -> Login {
+        login_v2(&mut self.lock(), email, customize)
     }
 
     /// Log `email` in with an AuthRocket 1 token (`uid`, `tk`, `aud` = realm, `m[]`).
@@ -467,7 +484,11 @@ fn remember(
 }
 
 /// Log `email` in: a new session and its AuthRocket 2 token.
-fn login_v2(st: &mut RealmState, email: &str) -> Login {
+fn login_v2(
+    st: &mut RealmState,
+    email: &str,
+    customize: impl FnOnce(TokenBuilder) -> TokenBuilder,
+) -> Login {
     let (user, session_id, now, exp) = open_session(st, email);
     let orgs: Vec<Value> = user
         .orgs
@@ -478,19 +499,21 @@ fn login_v2(st: &mut RealmState, email: &str) -> Login {
                    "perm": o.permissions, "selected": i == 0})
         })
         .collect();
-    let token = TokenBuilder::v2(&user.id)
-        .claim("sid", session_id.as_str())
-        .claim("rid", st.realm_id.as_str())
-        .claim("name", user.name.as_str())
-        .claim("given_name", user.first_name.as_str())
-        .claim("family_name", user.last_name.as_str())
-        .claim("preferred_username", user.email.as_str())
-        .claim("email", user.email.as_str())
-        .claim("email_verified", true)
-        .claim("orgs", orgs)
-        .claim("iat", now)
-        .claim("exp", exp)
-        .sign(st.keys.last().expect("a key"));
+    let token = customize(
+        TokenBuilder::v2(&user.id)
+            .claim("sid", session_id.as_str())
+            .claim("rid", st.realm_id.as_str())
+            .claim("name", user.name.as_str())
+            .claim("given_name", user.first_name.as_str())
+            .claim("family_name", user.last_name.as_str())
+            .claim("preferred_username", user.email.as_str())
+            .claim("email", user.email.as_str())
+            .claim("email_verified", true)
+            .claim("orgs", orgs)
+            .claim("iat", now)
+            .claim("exp", exp),
+    )
+    .sign(st.keys.last().expect("a key"));
     remember(st, user, session_id, token, exp)
 }
 
@@ -826,7 +849,7 @@ async fn login_page(
         return errors(StatusCode::BAD_REQUEST, "redirect_uri is required");
     };
     let email = q.get("email").map_or("demo@example.com", String::as_str);
-    let login = login_v2(&mut state.lock().expect("fake realm state"), email);
+    let login = login_v2(&mut state.lock().expect("fake realm state"), email, |t| t);
     redirect_back(back, &[("token", &login.token)])
 }
 

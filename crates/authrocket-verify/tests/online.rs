@@ -459,3 +459,24 @@ async fn online_configuration_errors_name_the_variable() {
         .unwrap_err();
     assert_eq!(e.variable(), Some("AUTHROCKET_VERIFY_MODE"));
 }
+
+#[tokio::test]
+async fn hybrid_takes_the_session_id_from_the_api_when_the_token_has_none() {
+    let realm = FakeRealm::start().await;
+    let v = hybrid(&realm).build().unwrap();
+    let ann = realm.login_with("ann@example.com", |t| t.without("sid"));
+    let s = v.verify(&ann.token).await.unwrap();
+    assert_eq!(s.session_id(), Some(ann.session_id.as_str()));
+    assert_eq!(s.user_id(), ann.user.id);
+    assert_eq!(
+        s.user().email,
+        Some("ann@example.com"),
+        "identity from the JWT"
+    );
+    assert_eq!(realm.requests("/v2/sessions"), 1);
+
+    // Logged out: the API's 404 still wins over the valid signature.
+    let bob = realm.login_with("bob@example.com", |t| t.without("sid"));
+    realm.revoke(&bob);
+    assert_eq!(v.verify(&bob.token).await.unwrap_err().code(), "revoked");
+}
