@@ -48,7 +48,8 @@
 //! Hits are answered beside moka, not through it: from a small table of the most recent
 //! tokens (no hashing at all), else from an index of the cached sessions by key. moka decides
 //! what is stored and evicted but never sees hits, so no request pays for its bookkeeping
-//! (that kept the p99 of a hit flat up to a million entries; see BENCHMARKS.md). The price:
+//! (at a million entries that took the p99 of a random hit from 36 µs to under 4 µs; see
+//! BENCHMARKS.md). The price:
 //! when the cache is full, moka picks what to keep from when and how often tokens were
 //! *verified*, not used — size the capacity for your active sessions.
 //!

@@ -14,7 +14,7 @@ struct HotEntry {
 }
 
 /// The hot table: a small direct-mapped array of recently used *valid* tokens in front of the
-/// moka cache, so a token seen a moment ago costs neither a SHA-256 nor a moka lookup.
+/// cache, so a token seen a moment ago costs neither a SHA-256 nor an index lookup.
 ///
 /// * A slot holds the **whole token** and a hit compares it in full (SPEC §5's other
 ///   collision-safe key): a different token can never hit.

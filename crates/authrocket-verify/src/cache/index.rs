@@ -26,7 +26,6 @@ use crate::session::Session;
 /// Shards: enough that concurrent readers and the writer rarely meet on one lock.
 const SHARDS: usize = 64;
 
-#[derive(Clone)]
 struct Indexed {
     session: Session,
     deadline_ms: i64,
