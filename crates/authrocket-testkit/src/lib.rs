@@ -17,10 +17,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod clock;
 mod keys;
 mod realm;
 mod token;
 
+pub use clock::ManualClock;
 pub use keys::SigningKey;
 pub use realm::{FakeOrg, FakeRealm, FakeRealmBuilder, FakeUser, Fault, Login};
 pub use token::{ISSUER, TokenBuilder, b64url, bad, now};

@@ -29,7 +29,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::{SigningKey, TokenBuilder, now, random_id};
+use crate::{ManualClock, SigningKey, TokenBuilder, now, random_id};
 
 /// A fault the fake realm injects into its next answer(s), instead of answering normally.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +127,14 @@ struct RealmState {
     faults: Faults,
     counts: HashMap<&'static str, u64>,
     last_user_agent: Option<String>,
+    clock: Option<ManualClock>,
+}
+
+impl RealmState {
+    /// Unix seconds on the realm's clock.
+    fn now(&self) -> i64 {
+        self.clock.as_ref().map_or_else(now, ManualClock::now_unix)
+    }
 }
 
 type Shared = Arc<Mutex<RealmState>>;
@@ -147,6 +155,7 @@ pub struct FakeRealmBuilder {
     embed_user: bool,
     session_ttl: i64,
     realm_id: Option<String>,
+    clock: Option<ManualClock>,
 }
 
 impl FakeRealmBuilder {
@@ -176,6 +185,13 @@ impl FakeRealmBuilder {
         self
     }
 
+    /// Read time from `clock` instead of the system clock: tokens are issued, and sessions
+    /// expire, on the test's time.
+    pub fn clock(mut self, clock: ManualClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Bind `127.0.0.1:0` and start serving.
     pub async fn start(self) -> FakeRealm {
         let key = if self.hs256 {
@@ -195,6 +211,7 @@ impl FakeRealmBuilder {
             faults: Faults::default(),
             counts: HashMap::new(),
             last_user_agent: None,
+            clock: self.clock,
         }));
         let app = Router::new()
             .route("/connect/jwks", get(jwks))
@@ -274,6 +291,7 @@ impl FakeRealm {
             embed_user: true,
             session_ttl: 3600,
             realm_id: None,
+            clock: None,
         }
     }
 
@@ -462,7 +480,7 @@ impl FakeRealm {
 /// starts and expires. The caller signs the token and hands it to [`remember`].
 fn open_session(st: &mut RealmState, email: &str) -> (FakeUser, String, i64, i64) {
     let user = find_or_create_user(st, email);
-    let now = now();
+    let now = st.now();
     (user, random_id("kss_"), now, now + st.session_ttl)
 }
 
@@ -566,7 +584,7 @@ fn find_or_create_user(st: &mut RealmState, email: &str) -> FakeUser {
 }
 
 fn store_session(st: &mut RealmState, id: &str, token: &str, user_id: &str, exp: i64) {
-    let created_at = now() as f64 + 0.25;
+    let created_at = st.now() as f64 + 0.25;
     st.sessions.insert(
         id.to_owned(),
         StoredSession {
@@ -665,7 +683,7 @@ async fn fault_response(fault: Option<Fault>, state: &Shared) -> Option<Response
             let body = match other {
                 Some(s) => session_json(&st, &s, true, "v2"),
                 None => json!({"object":"session","id":"kss_other","user_id":"usr_other",
-                               "created_at": now(), "expires_at": now() + 3600, "token": "other"}),
+                               "created_at": st.now(), "expires_at": st.now() + 3600, "token": "other"}),
             };
             // Make sure it is *another* session than any the client could ask for.
             let mut body = body;
@@ -752,7 +770,7 @@ fn find_session(st: &RealmState, id_or_token: &str) -> Option<StoredSession> {
         st.by_token.get(id_or_token)?.clone()
     };
     let s = st.sessions.get(&id)?;
-    (!s.revoked && s.expires_at > now()).then(|| s.clone())
+    (!s.revoked && s.expires_at > st.now()).then(|| s.clone())
 }
 
 async fn session_v2(

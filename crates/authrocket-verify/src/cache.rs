@@ -1,23 +1,26 @@
-//! The verified-result cache (SPEC §5), on `moka`.
+//! The verified-result cache, on `moka`.
 //!
 //! * **Key**: the SHA-256 of the token, 256 bits. A hit for a different token would need a
 //!   SHA-256 collision; no short or non-cryptographic hash is ever a key on its own.
-//! * **Lifetime** per entry: `min(TTL, exp − now)`; online entries get a jitter that only
-//!   shortens (uniform in 80–100 % of the TTL, derived from the key so it costs nothing), so
-//!   expiries spread out and never exceed the TTL. A hit re-checks `exp` too.
+//! * **Lifetime** per entry, decided here by the [`Policy`]: `min(TTL, exp − now)`; online
+//!   entries get a jitter that only shortens (uniform in 80–100 % of the TTL, derived from the
+//!   key so it costs nothing), so expiries spread out and never exceed the TTL. A hit
+//!   re-checks `exp` too. Every deadline is read on the verifier's clock.
 //! * **Single-flight**: concurrent misses for one key share one verification
 //!   (`moka::future::Cache::try_get_with`).
-//! * **Negative entries**: only definitive session-API rejections (404), for the negative TTL.
-//!   Transient failures are returned as errors and never stored.
-//! * **Bounded**: at most `capacity` entries, TinyLFU admission and eviction (moka).
+//! * **Rejections**: only definitive session-API rejections (404), for the negative TTL, in a
+//!   cache of their own with a smaller bound, so a flood of junk tokens can never evict a
+//!   verified session. Transient failures are returned as errors and never stored.
+//! * **Bounded**: at most `capacity` sessions, TinyLFU admission and eviction (moka), plus at
+//!   most a tenth of that (up to 10 000) remembered rejections.
 //! * **Index** beside moka: every valid cached session by key, so hits never make moka record
 //!   an access and no request runs moka's maintenance for others (see `index`). moka's
 //!   admission and eviction then see verifications, not uses.
 //! * **Hot table** in front: the most recently used valid tokens, compared in full, so a
 //!   token seen a moment ago skips the SHA-256 and the index lookup (see `hot`).
 //!
-//! Memory: a moka entry holds the 32-byte key, a small enum and one `Arc` pointer to the
-//! session, plus moka's own bookkeeping; the index holds the key, the pointer and the
+//! Memory: a moka entry holds the 32-byte key and one `Arc` pointer to the session with its
+//! deadline, plus moka's own bookkeeping; the index holds the key, the pointer and the
 //! deadline again; the session itself is one shared allocation. BENCHMARKS.md gives the
 //! measured bytes per typical AuthRocket 2 session.
 
@@ -26,11 +29,12 @@ mod index;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
 use moka::Expiry;
 
+use crate::clock::Now;
 use crate::error::VerifyError;
 use crate::session::Session;
 use hot::Hot;
@@ -47,23 +51,53 @@ pub(crate) fn key(token: &str) -> Key {
     k
 }
 
-/// What a cached verification concluded. Only two things are ever stored: a valid session,
-/// or the session API's definitive "no such session" (404).
-#[derive(Debug, Clone)]
-pub(crate) enum Outcome {
-    Valid(Session),
-    Revoked,
+/// How long verdicts are kept: fixed when the verifier is built.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    /// The most a verified session is reused.
+    pub(crate) ttl: Duration,
+    /// How long a 404 from the session API is remembered; zero: never.
+    pub(crate) negative_ttl: Duration,
+    /// Spread expiries (online and hybrid verdicts, which cost an API call each).
+    pub(crate) jitter: bool,
+    /// Most sessions held.
+    pub(crate) capacity: u64,
 }
 
-/// A cache entry: the outcome and until when it may be reused (Unix milliseconds, so the hot
-/// table can give its copies the very same deadline).
+impl Policy {
+    /// Most rejections remembered: a tenth of the sessions, at least 1, at most 10 000.
+    fn rejection_capacity(&self) -> u64 {
+        (self.capacity / 10).clamp(1, 10_000)
+    }
+
+    /// How long `session` (cached under `key`) may be reused from `now_ms`: `min(TTL ×
+    /// jitter, exp − now)`.
+    fn lifetime(&self, key: &Key, session: &Session, now_ms: i64) -> Duration {
+        let mut life = self.ttl;
+        if self.jitter {
+            // 80 % + up to 20 %, from two key bytes: uniform, per token, never above the TTL.
+            let frac = f64::from(u16::from_le_bytes([key[0], key[1]])) / f64::from(u16::MAX);
+            life = self.ttl.mul_f64(0.8 + 0.2 * frac);
+        }
+        if let Some(exp) = session.expires_at() {
+            let left_ms = exp.saturating_mul(1000).saturating_sub(now_ms);
+            life = life.min(Duration::from_millis(u64::try_from(left_ms).unwrap_or(0)));
+        }
+        life
+    }
+}
+
+/// A cached session and until when it may be reused (Unix milliseconds on the verifier's
+/// clock, so the hot table can give its copies the very same deadline).
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) outcome: Outcome,
+    session: Session,
     deadline_ms: i64,
 }
 
-struct PerEntryTtl;
+/// moka's per-entry expiry: the entry's own deadline. moka's expiry only reclaims memory;
+/// whether an entry may still be served is decided on the verifier's clock.
+struct PerEntryTtl(Now);
 
 impl Expiry<Key, Entry> for PerEntryTtl {
     fn expire_after_create(
@@ -73,16 +107,9 @@ impl Expiry<Key, Entry> for PerEntryTtl {
         _created_at: Instant,
     ) -> Option<Duration> {
         Some(Duration::from_millis(
-            u64::try_from(value.deadline_ms - now_millis()).unwrap_or(0),
+            u64::try_from(value.deadline_ms - self.0.millis()).unwrap_or(0),
         ))
     }
-}
-
-/// Unix time in milliseconds.
-pub(crate) fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// `true` when `session`'s token has reached its `exp` at `now_ms`: a cached copy must not
@@ -93,19 +120,8 @@ fn past_exp(session: &Session, now_ms: i64) -> bool {
         .is_some_and(|exp| exp.saturating_mul(1000) <= now_ms)
 }
 
-/// `min(ttl × jitter, exp − now)`. `jitter` is `Some(key)` for online entries.
-pub(crate) fn lifetime(ttl: Duration, exp: Option<i64>, jitter: Option<&Key>) -> Duration {
-    let mut life = ttl;
-    if let Some(k) = jitter {
-        // 80 % + up to 20 %, from two key bytes: uniform, per token, never above the TTL.
-        let frac = f64::from(u16::from_le_bytes([k[0], k[1]])) / f64::from(u16::MAX);
-        life = ttl.mul_f64(0.8 + 0.2 * frac);
-    }
-    if let Some(exp) = exp {
-        let left_ms = exp.saturating_mul(1000).saturating_sub(now_millis());
-        life = life.min(Duration::from_millis(u64::try_from(left_ms).unwrap_or(0)));
-    }
-    life
+fn deadline(now_ms: i64, life: Duration) -> i64 {
+    now_ms.saturating_add(i64::try_from(life.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Cache hit and miss counters, readable from the [`Verifier`](crate::Verifier).
@@ -116,14 +132,18 @@ pub struct CacheStats {
     pub hits: u64,
     /// Verifications that had to do the work (including those that joined another's).
     pub misses: u64,
-    /// Entries currently held (approximate: moka applies writes lazily).
+    /// Sessions currently held (approximate: moka applies writes lazily).
     pub entries: u64,
 }
 
 pub(crate) struct Cache {
-    inner: moka::future::Cache<Key, Entry>,
+    sessions: moka::future::Cache<Key, Entry>,
+    /// Keys the session API answered 404 for, with their deadline: bounded on their own.
+    rejected: moka::future::Cache<Key, i64>,
     index: Arc<Index>,
     hot: Hot,
+    policy: Policy,
+    now: Now,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -131,27 +151,33 @@ pub(crate) struct Cache {
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")
+            .field("policy", &self.policy)
             .field("stats", &self.stats())
             .finish()
     }
 }
 
 impl Cache {
-    pub(crate) fn new(capacity: u64) -> Self {
+    pub(crate) fn new(policy: Policy, now: Now) -> Self {
         let index = Arc::new(Index::new());
         let evicted = Arc::clone(&index);
+        let negative_ttl = policy.negative_ttl.max(Duration::from_millis(1));
         Self {
-            inner: moka::future::Cache::builder()
-                .max_capacity(capacity)
-                .expire_after(PerEntryTtl)
+            sessions: moka::future::Cache::builder()
+                .max_capacity(policy.capacity)
+                .expire_after(PerEntryTtl(now.clone()))
                 .eviction_listener(move |key: Arc<Key>, entry: Entry, _cause| {
-                    if let Outcome::Valid(session) = &entry.outcome {
-                        evicted.remove(&key, session);
-                    }
+                    evicted.remove(&key, &entry.session);
                 })
                 .build(),
+            rejected: moka::future::Cache::builder()
+                .max_capacity(policy.rejection_capacity())
+                .time_to_live(negative_ttl)
+                .build(),
             index,
-            hot: Hot::new(capacity),
+            hot: Hot::new(policy.capacity),
+            policy,
+            now,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -161,18 +187,19 @@ impl Cache {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            entries: self.inner.entry_count(),
+            entries: self.sessions.entry_count(),
         }
     }
 
     pub(crate) async fn run_pending_tasks(&self) {
-        self.inner.run_pending_tasks().await;
+        self.sessions.run_pending_tasks().await;
+        self.rejected.run_pending_tasks().await;
     }
 
     /// The session for `token` from the hot table, if it is there and still valid. No hashing,
     /// no locking beyond one uncontended slot, no allocation.
     pub(crate) fn hot(&self, token: &str) -> Option<Session> {
-        let now = now_millis();
+        let now = self.now.millis();
         let session = self.hot.get(token, now)?;
         if past_exp(&session, now) {
             return None;
@@ -181,36 +208,32 @@ impl Cache {
         Some(session)
     }
 
-    /// A usable cached outcome for `token` (whose key is `key`), if any: from the index
-    /// (valid sessions, no moka bookkeeping), else from moka (revoked entries). A valid session
-    /// past its `exp` is dropped; a valid one is promoted into the hot table.
+    /// A usable cached verdict for `token` (whose key is `key`), if any: a valid session from
+    /// the index (no moka bookkeeping), which is then promoted into the hot table, or a
+    /// remembered rejection. A valid session past its `exp` is dropped.
     pub(crate) async fn get(&self, token: &str, key: &Key) -> Option<Result<Session, VerifyError>> {
-        let now = now_millis();
-        let (session, deadline_ms) = match self.index.get(key, now) {
-            Some(hit) => hit,
-            // Not indexed: a revoked entry, or (rarely) one being replaced or evicted.
-            None => {
-                let entry = self.inner.get(key).await?;
-                match entry.outcome {
-                    Outcome::Valid(session) => (session, entry.deadline_ms),
-                    Outcome::Revoked => {
-                        self.hits.fetch_add(1, Ordering::Relaxed);
-                        return Some(Err(VerifyError::Revoked));
-                    }
-                }
+        let now = self.now.millis();
+        if let Some((session, deadline_ms)) = self.index.get(key) {
+            if now < deadline_ms && !past_exp(&session, now) {
+                self.hot.put(token, &session, deadline_ms);
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Some(Ok(session));
             }
-        };
-        if past_exp(&session, now) {
-            self.inner.invalidate(key).await;
+            // Stale on the verifier's clock: moka (whose own expiry may lag behind) must not
+            // hand it back to the verification that follows.
+            self.sessions.invalidate(key).await;
             return None;
         }
-        self.hot.put(token, &session, deadline_ms);
+        let rejected_until = self.rejected.get(key).await?;
+        if now >= rejected_until {
+            return None;
+        }
         self.hits.fetch_add(1, Ordering::Relaxed);
-        Some(Ok(session))
+        Some(Err(VerifyError::Revoked))
     }
 
-    /// Run `verify` once for all concurrent callers of `key`, store what it concluded (when it
-    /// is storable) and return it.
+    /// Run `verify` once for all concurrent callers of `key`, keep what it concluded for as
+    /// long as the policy allows (a session, or a 404 in the rejection cache) and return it.
     pub(crate) async fn get_or_verify<F>(
         &self,
         token: &str,
@@ -218,46 +241,33 @@ impl Cache {
         verify: F,
     ) -> Result<Session, VerifyError>
     where
-        F: Future<Output = Result<Entry, VerifyError>>,
+        F: Future<Output = Result<Session, VerifyError>>,
     {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let load = async {
-            let entry = verify.await?;
+            let session = verify.await?;
+            let now = self.now.millis();
+            let entry = Entry {
+                deadline_ms: deadline(now, self.policy.lifetime(&key, &session, now)),
+                session,
+            };
             // Indexed before moka stores it, so moka's eviction listener always comes after.
-            if let Outcome::Valid(session) = &entry.outcome {
-                self.index.insert(key, session, entry.deadline_ms);
-            }
+            self.index.insert(key, &entry.session, entry.deadline_ms);
             Ok(entry)
         };
-        match self.inner.try_get_with(key, load).await {
-            Ok(entry) => match entry.outcome {
-                Outcome::Valid(s) => {
-                    self.hot.put(token, &s, entry.deadline_ms);
-                    Ok(s)
+        match self.sessions.try_get_with(key, load).await {
+            Ok(entry) => {
+                self.hot.put(token, &entry.session, entry.deadline_ms);
+                Ok(entry.session)
+            }
+            Err(shared) => {
+                let error = Arc::unwrap_or_clone(shared);
+                if error == VerifyError::Revoked && !self.policy.negative_ttl.is_zero() {
+                    let until = deadline(self.now.millis(), self.policy.negative_ttl);
+                    self.rejected.insert(key, until).await;
                 }
-                Outcome::Revoked => Err(VerifyError::Revoked),
-            },
-            Err(shared) => Err(Arc::unwrap_or_clone(shared)),
-        }
-    }
-}
-
-fn deadline(ttl: Duration) -> i64 {
-    now_millis().saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
-}
-
-impl Entry {
-    pub(crate) fn valid(session: Session, ttl: Duration) -> Self {
-        Self {
-            outcome: Outcome::Valid(session),
-            deadline_ms: deadline(ttl),
-        }
-    }
-
-    pub(crate) fn revoked(ttl: Duration) -> Self {
-        Self {
-            outcome: Outcome::Revoked,
-            deadline_ms: deadline(ttl),
+                Err(error)
+            }
         }
     }
 }
@@ -266,6 +276,7 @@ impl Entry {
 mod tests {
     use super::*;
     use crate::claims::RawClaims;
+    use crate::clock::tests::TestClock;
     use crate::session::Generation;
 
     fn session() -> Session {
@@ -273,62 +284,102 @@ mod tests {
         Session::new(claims.to_session(Generation::V2))
     }
 
-    async fn store(cache: &Cache, token: &str, session: &Session, ttl: Duration) -> Session {
-        let entry = Entry::valid(session.clone(), ttl);
+    fn cache(capacity: u64, ttl: Duration) -> (Cache, Arc<TestClock>) {
+        let clock = Arc::new(TestClock::default());
+        let policy = Policy {
+            ttl,
+            negative_ttl: Duration::from_secs(10),
+            jitter: false,
+            capacity,
+        };
+        (Cache::new(policy, Now::custom(clock.clone())), clock)
+    }
+
+    async fn store(cache: &Cache, token: &str, session: &Session) -> Session {
+        let session = session.clone();
         cache
-            .get_or_verify(token, key(token), async { Ok(entry) })
+            .get_or_verify(token, key(token), async { Ok(session) })
             .await
             .unwrap()
     }
 
     #[tokio::test]
     async fn the_index_never_holds_more_than_the_cache() {
-        let cache = Cache::new(8);
+        let (cache, _) = cache(8, Duration::from_secs(60));
         let s = session();
         for i in 0..200 {
-            store(&cache, &format!("token-{i}"), &s, Duration::from_secs(60)).await;
+            store(&cache, &format!("token-{i}"), &s).await;
         }
         cache.run_pending_tasks().await;
-        let held = cache.inner.entry_count();
+        let held = cache.sessions.entry_count();
         assert!(held <= 8, "moka holds {held}");
         assert_eq!(cache.index.len() as u64, held, "index and cache agree");
     }
 
     #[tokio::test]
     async fn invalidated_entries_leave_the_index() {
-        let cache = Cache::new(100);
-        let s = session();
-        store(&cache, "token-a", &s, Duration::from_secs(60)).await;
+        let (cache, _) = cache(100, Duration::from_secs(60));
+        store(&cache, "token-a", &session()).await;
         assert!(cache.get("token-a", &key("token-a")).await.is_some());
-        cache.inner.invalidate(&key("token-a")).await;
+        cache.sessions.invalidate(&key("token-a")).await;
         assert_eq!(cache.index.len(), 0);
         assert!(cache.get("token-a", &key("token-a")).await.is_none());
     }
 
     #[tokio::test]
     async fn a_late_eviction_never_removes_the_newer_session() {
-        let cache = Cache::new(100);
+        let (cache, clock) = cache(100, Duration::from_secs(20));
         let (old, new) = (session(), session());
-        store(&cache, "token-a", &old, Duration::from_millis(20)).await;
-        tokio::time::sleep(Duration::from_millis(40)).await;
+        store(&cache, "token-a", &old).await;
+        clock.advance(Duration::from_secs(40));
         // The old entry expired; verifying again stores a new session for the same key, and
         // moka's eviction notice for the old one arrives afterwards.
-        let got = store(&cache, "token-a", &new, Duration::from_secs(60)).await;
-        assert!(got.ptr_eq(&new));
+        assert!(cache.get("token-a", &key("token-a")).await.is_none());
+        let got = store(&cache, "token-a", &new).await;
+        assert!(got.ptr_eq(&new), "the stale entry is not handed back");
         cache.run_pending_tasks().await;
-        let (hit, _) = cache
-            .index
-            .get(&key("token-a"), now_millis())
-            .expect("indexed");
+        let (hit, _) = cache.index.get(&key("token-a")).expect("indexed");
         assert!(hit.ptr_eq(&new));
     }
 
     #[tokio::test]
-    async fn expired_index_entries_are_not_served() {
-        let cache = Cache::new(100);
-        store(&cache, "token-a", &session(), Duration::from_millis(20)).await;
-        tokio::time::sleep(Duration::from_millis(40)).await;
-        assert!(cache.index.get(&key("token-a"), now_millis()).is_none());
+    async fn expired_entries_are_not_served() {
+        let (cache, clock) = cache(100, Duration::from_secs(20));
+        store(&cache, "token-a", &session()).await;
+        assert!(cache.hot("token-a").is_some());
+        clock.advance(Duration::from_secs(20));
+        assert!(cache.hot("token-a").is_none());
         assert!(cache.get("token-a", &key("token-a")).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn rejections_have_their_own_bound() {
+        let (cache, _) = cache(20, Duration::from_secs(60));
+        let valid: Vec<String> = (0..15).map(|i| format!("valid-{i}")).collect();
+        for t in &valid {
+            store(&cache, t, &session()).await;
+        }
+        for i in 0..500 {
+            let t = format!("junk-{i}");
+            let r = cache.get_or_verify(&t, key(&t), async { Err(VerifyError::Revoked) });
+            assert_eq!(r.await.unwrap_err(), VerifyError::Revoked);
+        }
+        cache.run_pending_tasks().await;
+        assert!(cache.rejected.entry_count() <= 2, "a tenth of the capacity");
+        for t in &valid {
+            assert!(cache.get(t, &key(t)).await.is_some(), "{t} was evicted");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rejection_is_remembered_for_the_negative_ttl() {
+        let (cache, clock) = cache(20, Duration::from_secs(60));
+        let t = "junk";
+        let r = cache.get_or_verify(t, key(t), async { Err(VerifyError::Revoked) });
+        assert_eq!(r.await.unwrap_err(), VerifyError::Revoked);
+        let remembered = cache.get(t, &key(t)).await;
+        assert_eq!(remembered.unwrap().unwrap_err(), VerifyError::Revoked);
+        clock.advance(Duration::from_secs(10));
+        assert!(cache.get(t, &key(t)).await.is_none(), "negative TTL passed");
     }
 }

@@ -25,8 +25,10 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::error::ConfigError;
 
 /// The default expected `iss` of AuthRocket tokens.
@@ -119,6 +121,7 @@ pub struct VerifierBuilder {
     pub(crate) max_token_len: usize,
     pub(crate) require_exp: bool,
     pub(crate) jwks_refresh_interval: Duration,
+    pub(crate) clock: Option<Arc<dyn Clock>>,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -144,6 +147,7 @@ impl fmt::Debug for VerifierBuilder {
             .field("max_token_len", &self.max_token_len)
             .field("require_exp", &self.require_exp)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
+            .field("clock", &self.clock.as_ref().map(|_| "custom"))
             .finish()
     }
 }
@@ -168,6 +172,7 @@ impl Default for VerifierBuilder {
             max_token_len: crate::jwt::DEFAULT_MAX_TOKEN_LEN,
             require_exp: true,
             jwks_refresh_interval: Duration::from_secs(30),
+            clock: None,
         }
     }
 }
@@ -384,6 +389,14 @@ impl VerifierBuilder {
     /// flood of tokens with random `kid`s causes at most one fetch per interval.
     pub fn jwks_refresh_interval(mut self, interval: Duration) -> Self {
         self.jwks_refresh_interval = interval;
+        self
+    }
+
+    /// The clock every time rule reads (`exp`, `nbf`, `iat`, cache lifetimes, `Retry-After`,
+    /// back-offs). The system clock by default; tests inject one they can advance instead of
+    /// sleeping (the test kit's `ManualClock`).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
         self
     }
 

@@ -69,6 +69,7 @@
 
 mod cache;
 mod claims;
+mod clock;
 pub mod config;
 mod error;
 mod http;
@@ -80,6 +81,7 @@ mod session_api;
 mod verifier;
 
 pub use cache::CacheStats;
+pub use clock::{Clock, SystemClock};
 pub use config::{DEFAULT_ISSUER, ENV_VARS, Mode, VerifierBuilder};
 pub use error::{ConfigError, ErrorKind, VerifyError};
 pub use session::{Generation, Membership, Session, User};

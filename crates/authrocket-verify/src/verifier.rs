@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
-use crate::cache::{self, Cache, CacheStats, Entry};
+use crate::cache::{self, Cache, CacheStats, Policy};
 use crate::claims::{ClaimRules, RawClaims};
+use crate::clock::Now;
 use crate::config::{Mode, VerifierBuilder};
 use crate::error::{ConfigError, VerifyError};
 use crate::jwks::Jwks;
@@ -44,8 +45,7 @@ struct Inner {
     api: Option<SessionApi>,
     cache: Option<Cache>,
     headers: HeaderMemo,
-    cache_ttl: std::time::Duration,
-    negative_cache_ttl: std::time::Duration,
+    now: Now,
 }
 
 /// Where signature keys come from.
@@ -98,10 +98,6 @@ pub(crate) fn join_path(base: &reqwest::Url, segments: &[&str]) -> reqwest::Url 
         path.pop_if_empty().extend(segments);
     }
     url
-}
-
-pub(crate) fn now_unix() -> i64 {
-    cache::now_millis().div_euclid(1000)
 }
 
 impl Verifier {
@@ -196,6 +192,13 @@ impl Verifier {
             )),
             (None, None) => KeySource::None,
         };
+        let now = b.clock.clone().map(Now::custom).unwrap_or_default();
+        let policy = Policy {
+            ttl: b.cache_ttl,
+            negative_ttl: b.negative_cache_ttl,
+            jitter: api.is_some(),
+            capacity: b.cache_capacity,
+        };
         let rules = ClaimRules {
             issuer: b.issuer,
             realm: b.realm,
@@ -210,10 +213,9 @@ impl Verifier {
                 max_token_len: b.max_token_len,
                 loginrocket_url,
                 api,
-                cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(b.cache_capacity)),
+                cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(policy, now.clone())),
                 headers: HeaderMemo::default(),
-                cache_ttl: b.cache_ttl,
-                negative_cache_ttl: b.negative_cache_ttl,
+                now,
             }),
         })
     }
@@ -356,27 +358,14 @@ impl Verifier {
         if let Some(hit) = cache.get(token, &key).await {
             return hit;
         }
-        let online = self.inner.api.is_some();
-        cache
-            .get_or_verify(token, key, async {
-                // Boxed so the large cold-path future (decode buffers, JWKS and API calls)
-                // is built only on a miss and never bloats the hit path's future.
-                match Box::pin(self.verify_fresh(token, compact)).await {
-                    Ok(data) => {
-                        let ttl = cache::lifetime(
-                            self.inner.cache_ttl,
-                            data.expires_at(),
-                            online.then_some(&key),
-                        );
-                        Ok(Entry::valid(Session::new(data), ttl))
-                    }
-                    Err(VerifyError::Revoked) if !self.inner.negative_cache_ttl.is_zero() => {
-                        Ok(Entry::revoked(self.inner.negative_cache_ttl))
-                    }
-                    Err(e) => Err(e),
-                }
-            })
-            .await
+        // Boxed so the large cold-path future (decode buffers, JWKS and API calls) is built
+        // only on a miss and never bloats the hit path's future.
+        let fresh = async {
+            Box::pin(self.verify_fresh(token, compact))
+                .await
+                .map(Session::new)
+        };
+        cache.get_or_verify(token, key, fresh).await
     }
 
     /// Verify without the cache, per the mode.
@@ -385,7 +374,7 @@ impl Verifier {
         token: &str,
         compact: Compact<'_>,
     ) -> Result<SessionData, VerifyError> {
-        let now = now_unix();
+        let now = self.inner.now.unix();
         match (self.inner.mode, &self.inner.api) {
             (Mode::Online, Some(api)) => Ok(api.confirm(token, None, now, true).await?.into_data()),
             (Mode::Hybrid, Some(api)) => {

@@ -11,7 +11,7 @@
 //! Consistency: a session enters the index while moka's loader runs, before moka stores it,
 //! and leaves through moka's eviction listener (expiry, size, invalidation), which removes it
 //! only if the index still holds that very session. So the index never holds more than the
-//! cache. Hits re-check the entry's deadline and the token's `exp` as moka hits do.
+//! cache. The cache re-checks each hit's deadline and the token's `exp` on the verifier's clock.
 //!
 //! The trade-off: moka's admission and eviction see verifications, not hits, so under capacity
 //! pressure the entries verified longest ago go first rather than the least recently used.
@@ -69,11 +69,11 @@ impl Index {
         &self.shards[usize::from(key[31]) % SHARDS]
     }
 
-    /// The session under `key` with its deadline, if the entry is still before its deadline.
-    pub(super) fn get(&self, key: &Key, now_ms: i64) -> Option<(Session, i64)> {
+    /// The session under `key` with its deadline (the caller judges the deadline).
+    pub(super) fn get(&self, key: &Key) -> Option<(Session, i64)> {
         let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
         let hit = shard.get(key)?;
-        (now_ms < hit.deadline_ms).then(|| (hit.session.clone(), hit.deadline_ms))
+        Some((hit.session.clone(), hit.deadline_ms))
     }
 
     pub(super) fn insert(&self, key: Key, session: &Session, deadline_ms: i64) {
