@@ -1,8 +1,9 @@
 //! AuthRocket 1 and 2 claim sets: strict parsing, validation (SPEC §3.4–3.7) and the mapping
 //! to [`Session`](crate::Session).
 //!
-//! Parsing borrows from the decoded payload wherever the JSON has no escapes; a duplicate
-//! claim, a wrongly typed claim or nesting deeper than serde_json's limit is `malformed`.
+//! Parsing borrows from the decoded payload wherever the JSON has no escapes. A duplicate
+//! claim, a wrongly typed claim, a claim set or membership written as anything but a JSON
+//! object, or nesting deeper than 128 levels is `malformed`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -11,19 +12,39 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::VerifyError;
+use crate::json;
 use crate::session::{Builder, Field, Fixed, Generation, MembershipFields, SessionData};
 
 /// Latest time claim accepted: 9999-12-31T23:59:59Z. Anything later is absurd.
 const MAX_TIME: i64 = 253_402_300_799;
 
 /// A JSON time claim (`exp`, `nbf`, `iat`): a number of Unix seconds in range, or invalid.
+///
+/// A fractional value is never rounded toward acceptance: it counts as the whole second
+/// before it where it ends validity (`exp`) and as the whole second after it where it starts
+/// it (`nbf`, `iat`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TimeClaim {
     #[default]
     Absent,
-    Valid(i64),
+    /// The value, rounded down (`floor`) and up (`ceil`); equal for whole seconds.
+    Valid { floor: i64, ceil: i64 },
     /// Present but a string, boolean, null, non-finite, negative or absurd value.
     Invalid,
+}
+
+impl TimeClaim {
+    fn whole(v: i64) -> Self {
+        Self::Valid { floor: v, ceil: v }
+    }
+
+    /// The value rounded down, when valid.
+    fn floor(self) -> Option<i64> {
+        match self {
+            Self::Valid { floor, .. } => Some(floor),
+            _ => None,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for TimeClaim {
@@ -36,21 +57,24 @@ impl<'de> Deserialize<'de> for TimeClaim {
             }
             fn visit_i64<E>(self, v: i64) -> Result<TimeClaim, E> {
                 Ok(if (0..=MAX_TIME).contains(&v) {
-                    TimeClaim::Valid(v)
+                    TimeClaim::whole(v)
                 } else {
                     TimeClaim::Invalid
                 })
             }
             fn visit_u64<E>(self, v: u64) -> Result<TimeClaim, E> {
                 Ok(match i64::try_from(v) {
-                    Ok(v) if v <= MAX_TIME => TimeClaim::Valid(v),
+                    Ok(v) if v <= MAX_TIME => TimeClaim::whole(v),
                     _ => TimeClaim::Invalid,
                 })
             }
             fn visit_f64<E>(self, v: f64) -> Result<TimeClaim, E> {
                 if v.is_finite() && (0.0..=MAX_TIME as f64).contains(&v) {
-                    // In range, so the cast is exact after flooring.
-                    Ok(TimeClaim::Valid(v.floor() as i64))
+                    // In range, so the casts are exact after rounding.
+                    Ok(TimeClaim::Valid {
+                        floor: v.floor() as i64,
+                        ceil: v.ceil() as i64,
+                    })
                 } else {
                     Ok(TimeClaim::Invalid)
                 }
@@ -176,7 +200,7 @@ pub(crate) struct RawClaims<'a> {
     email_verified: Option<bool>,
     #[serde(borrow, default, rename = "ref")]
     reference: Text<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "json::objects")]
     orgs: Option<Vec<RawOrgV2<'a>>>,
     // AuthRocket 1
     #[serde(borrow, default)]
@@ -191,7 +215,7 @@ pub(crate) struct RawClaims<'a> {
     ln: Text<'a>,
     #[serde(borrow, default)]
     un: Text<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "json::objects")]
     m: Option<Vec<RawMemberV1<'a>>>,
     // Both
     #[serde(default)]
@@ -244,12 +268,13 @@ pub(crate) struct ClaimRules {
 }
 
 impl<'a> RawClaims<'a> {
-    /// Parse a decoded payload. Any JSON or type error is `malformed`.
+    /// Parse a decoded payload. Any JSON or type error, a claim set that is not a JSON
+    /// object, or nesting deeper than 128 levels is `malformed`.
     pub(crate) fn parse(payload: &'a [u8]) -> Result<Self, VerifyError> {
         // One UTF-8 check of the whole payload is cheaper than serde_json's check per string.
         let text = std::str::from_utf8(payload)
             .map_err(|_| VerifyError::malformed("claims are not UTF-8"))?;
-        serde_json::from_str(text).map_err(|_| VerifyError::malformed("claims are not valid"))
+        json::parse_object(text).ok_or(VerifyError::malformed("claims are not valid"))
     }
 
     fn generation(&self) -> Result<Generation, VerifyError> {
@@ -268,10 +293,10 @@ impl<'a> RawClaims<'a> {
     pub(crate) fn validate(&self, rules: &ClaimRules, now: i64) -> Result<Generation, VerifyError> {
         let leeway = rules.leeway;
         match self.exp {
-            TimeClaim::Valid(exp) if now > exp.saturating_add(leeway) => {
+            TimeClaim::Valid { floor: exp, .. } if now > exp.saturating_add(leeway) => {
                 return Err(VerifyError::Expired);
             }
-            TimeClaim::Valid(_) => {}
+            TimeClaim::Valid { .. } => {}
             TimeClaim::Invalid => {
                 return Err(VerifyError::invalid_claims("exp is not a valid time"));
             }
@@ -281,7 +306,7 @@ impl<'a> RawClaims<'a> {
             TimeClaim::Absent => {}
         }
         match self.nbf {
-            TimeClaim::Valid(nbf) if now.saturating_add(leeway) < nbf => {
+            TimeClaim::Valid { ceil: nbf, .. } if now.saturating_add(leeway) < nbf => {
                 return Err(VerifyError::NotYetValid);
             }
             TimeClaim::Invalid => {
@@ -290,7 +315,7 @@ impl<'a> RawClaims<'a> {
             _ => {}
         }
         match self.iat {
-            TimeClaim::Valid(iat) if iat > now.saturating_add(leeway) => {
+            TimeClaim::Valid { ceil: iat, .. } if iat > now.saturating_add(leeway) => {
                 return Err(VerifyError::NotYetValid);
             }
             TimeClaim::Invalid => {
@@ -324,16 +349,12 @@ impl<'a> RawClaims<'a> {
 
     /// Map the claims of a validated token to session data, per SPEC's claim table.
     pub(crate) fn to_session(&self, generation: Generation) -> SessionData {
-        let time = |t: TimeClaim| match t {
-            TimeClaim::Valid(v) => Some(v),
-            _ => None,
-        };
         let v2 = generation == Generation::V2;
         let fixed = Fixed {
             email_verified: if v2 { self.email_verified } else { None },
             generation,
-            issued_at: time(self.iat),
-            expires_at: time(self.exp),
+            issued_at: self.iat.floor(),
+            expires_at: self.exp.floor(),
             custom: self.cs.clone(),
         };
         Builder::build(fixed, |b| {

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::claims::Str;
 use crate::error::VerifyError;
+use crate::json;
 use crate::keys::{Algorithm, VerifyingKey};
 
 /// base64url as JWS requires it: no padding, no `+`/`/`, no non-zero trailing bits.
@@ -203,9 +204,11 @@ impl HeaderMemo {
 }
 
 impl<'a> Header<'a> {
-    /// Parse a decoded header.
+    /// Parse a decoded header: a JSON object nested at most 128 levels deep.
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, VerifyError> {
-        serde_json::from_slice(bytes).map_err(|_| VerifyError::malformed("header is not valid"))
+        let invalid = VerifyError::malformed("header is not valid");
+        let text = std::str::from_utf8(bytes).map_err(|_| invalid.clone())?;
+        json::parse_object(text).ok_or(invalid)
     }
 
     /// Apply the header rules for a key of algorithm `expected`: `alg` must be exactly the

@@ -73,6 +73,7 @@ mod clock;
 pub mod config;
 mod error;
 mod http;
+mod json;
 mod jwks;
 mod jwt;
 mod keys;

@@ -1,6 +1,6 @@
 //! One test per attack class of SPEC §3, each asserting the error code.
 
-use authrocket_testkit::{SigningKey, TokenBuilder, b64url, bad, now};
+use authrocket_testkit::{ManualClock, SigningKey, TokenBuilder, b64url, bad, now};
 use authrocket_verify::{ErrorKind, Verifier};
 use base64::Engine;
 use serde_json::json;
@@ -282,12 +282,104 @@ async fn oversized_and_deeply_nested_tokens_are_refused() {
     let input = format!("{header}.{}", b64url(&claims));
     let sig = b64url(hs_key().sign_raw(input.as_bytes()));
     assert_eq!(code(&roomy, &format!("{input}.{sig}")).await, "malformed");
-    // ...and in one we never read it is skipped without recursion: the token is then judged
-    // on its merits (here a genuine signature and valid claims).
+    // ...and so it is in one we never read: nesting beyond 128 levels is refused wherever it
+    // is (it used to be skipped unread; issue 9 asks for the limit everywhere).
     let header = b64url(format!(r#"{{"alg":"HS256","x":{nested}}}"#));
     let input = format!("{header}.{}", b64url(&claims));
     let sig = b64url(hs_key().sign_raw(input.as_bytes()));
-    assert!(roomy.verify(&format!("{input}.{sig}")).await.is_ok());
+    assert_eq!(code(&roomy, &format!("{input}.{sig}")).await, "malformed");
+}
+
+/// A token with exactly this header and payload text, validly signed with the suite's key.
+fn signed_raw(header: &str, payload: &str) -> String {
+    let input = format!("{}.{}", b64url(header), b64url(payload));
+    format!("{input}.{}", b64url(hs_key().sign_raw(input.as_bytes())))
+}
+
+#[tokio::test]
+async fn arrays_never_fill_fields_by_position() {
+    let v = hs_verifier();
+    let exp = now() + 60;
+    let claims = format!(r#"{{"iss":"https://authrocket.com","sub":"usr_x","exp":{exp}}}"#);
+    assert!(
+        v.verify(&signed_raw(r#"{"alg":"HS256"}"#, &claims))
+            .await
+            .is_ok()
+    );
+    // The header as an array.
+    let token = signed_raw(r#"["HS256"]"#, &claims);
+    assert_eq!(code(&v, &token).await, "malformed", "header array");
+    // The claim set as an array, in the order of the fields a parser knows: iss, exp, nbf,
+    // iat, aud, sub.
+    let positional = format!(r#"["https://authrocket.com",{exp},0,0,null,"usr_attacker"]"#);
+    let token = signed_raw(r#"{"alg":"HS256"}"#, &positional);
+    assert_eq!(code(&v, &token).await, "malformed", "claims array");
+    // An AuthRocket 2 membership as an array: mid, oid, name, ref, cs, perm, selected.
+    let orgs = format!(
+        r#"{{"iss":"https://authrocket.com","sub":"usr_x","exp":{exp},
+            "orgs":[["mb_1","org_1","Org",null,null,["ar:owner"],true]]}}"#
+    );
+    let token = signed_raw(r#"{"alg":"HS256"}"#, &orgs);
+    assert_eq!(code(&v, &token).await, "malformed", "orgs element array");
+    // An AuthRocket 1 membership as an array: oid, o, p.
+    let v1 = Verifier::builder()
+        .jwt_key(SECRET)
+        .issuer("")
+        .build()
+        .unwrap();
+    let m = format!(r#"{{"uid":"usr_x","exp":{exp},"m":[["org_1","Org",["ar:owner"]]]}}"#);
+    let token = signed_raw(r#"{"alg":"HS256"}"#, &m);
+    assert_eq!(code(&v1, &token).await, "malformed", "m element array");
+    // As objects, the same memberships are fine.
+    let m = format!(r#"{{"uid":"usr_x","exp":{exp},"m":[{{"oid":"org_1","p":["ar:owner"]}}]}}"#);
+    let session = v1
+        .verify(&signed_raw(r#"{"alg":"HS256"}"#, &m))
+        .await
+        .unwrap();
+    assert!(session.has_permission("ar:owner"));
+}
+
+#[tokio::test]
+async fn nesting_is_limited_to_128_levels_even_with_a_valid_signature() {
+    let v = hs_verifier();
+    let exp = now() + 60;
+    // The claim set is level 1; `x` adds `levels - 1` arrays.
+    let token = |levels: usize| {
+        let deep = format!("{}1{}", "[".repeat(levels - 1), "]".repeat(levels - 1));
+        let claims =
+            format!(r#"{{"iss":"https://authrocket.com","sub":"usr_x","exp":{exp},"x":{deep}}}"#);
+        signed_raw(r#"{"alg":"HS256"}"#, &claims)
+    };
+    assert!(v.verify(&token(128)).await.is_ok());
+    assert_eq!(code(&v, &token(129)).await, "malformed");
+    assert_eq!(code(&v, &token(1000)).await, "malformed");
+}
+
+#[tokio::test]
+async fn fractional_times_never_round_toward_acceptance() {
+    let clock = ManualClock::new();
+    let v = Verifier::builder()
+        .jwt_key(SECRET)
+        .leeway(std::time::Duration::from_secs(5))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let now = clock.now_unix() as f64;
+    let with = |claim: &str, value: f64| {
+        TokenBuilder::v2("usr_x")
+            .claim("iat", now)
+            .claim("exp", now + 60.0)
+            .claim(claim, value)
+            .sign(&hs_key())
+    };
+    // Half a second past the leeway: the next whole second, so not valid yet.
+    assert_eq!(code(&v, &with("nbf", now + 5.5)).await, "not_yet_valid");
+    assert_eq!(code(&v, &with("iat", now + 5.5)).await, "not_yet_valid");
+    assert!(v.verify(&with("nbf", now + 5.0)).await.is_ok());
+    assert!(v.verify(&with("iat", now + 5.0)).await.is_ok());
+    // `exp` half a second before the leeway ends: the whole second before, so expired.
+    assert_eq!(code(&v, &with("exp", now - 5.5)).await, "expired");
+    assert!(v.verify(&with("exp", now - 5.0)).await.is_ok());
 }
 
 #[tokio::test]
