@@ -101,7 +101,7 @@ async fn reference_server_with_the_embedded_realm() {
     assert_eq!(body["email"], "demo@example.com");
     assert_eq!(body["name"], "Demo Example");
     assert!(body["session_id"].as_str().unwrap().starts_with("kss_"));
-    assert_eq!(body["memberships"][0]["org_name"], "Example Corp");
+    assert_eq!(body["memberships"][0]["org"]["name"], "Example Corp");
 
     let anonymous = get("/me").send().await.unwrap();
     assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);

@@ -54,6 +54,14 @@ pub enum Fault {
     DropConnection,
     /// Answer 200 with a *different* session than the one asked for.
     WrongSession,
+    /// Answer with exactly this status and JSON body (e.g. a session object that names
+    /// another user, or lacks its `id`).
+    Respond {
+        /// The HTTP status.
+        status: u16,
+        /// The JSON body.
+        body: Value,
+    },
 }
 
 /// A user of the fake realm.
@@ -109,10 +117,25 @@ struct StoredSession {
     revoked: bool,
 }
 
+/// Injected faults, each for one endpoint (`Some`) or for every API and JWKS endpoint.
 #[derive(Debug, Default)]
 struct Faults {
-    queue: VecDeque<Fault>,
-    always: Option<Fault>,
+    queue: VecDeque<(Option<String>, Fault)>,
+    always: Vec<(Option<String>, Fault)>,
+}
+
+impl Faults {
+    /// The fault for the next answer of `endpoint`, if any: queued ones first.
+    fn take(&mut self, endpoint: &str) -> Option<Fault> {
+        let applies = |on: &Option<String>| on.as_deref().is_none_or(|e| e == endpoint);
+        if let Some(i) = self.queue.iter().position(|(on, _)| applies(on)) {
+            return self.queue.remove(i).map(|(_, f)| f);
+        }
+        self.always
+            .iter()
+            .find(|(on, _)| applies(on))
+            .map(|(_, f)| f.clone())
+    }
 }
 
 struct RealmState {
@@ -438,19 +461,40 @@ impl FakeRealm {
     /// Inject `fault` into the next `times` answers of the API and JWKS endpoints.
     pub fn fail_next(&self, times: usize, fault: Fault) {
         let mut st = self.lock();
-        st.faults.queue.extend(std::iter::repeat_n(fault, times));
+        st.faults
+            .queue
+            .extend(std::iter::repeat_n((None, fault), times));
+    }
+
+    /// Inject `fault` into the next `times` answers of one endpoint (named as in
+    /// [`requests`](Self::requests), e.g. `"/v2/sessions"`), leaving the others alone.
+    pub fn fail_next_on(&self, endpoint: &str, times: usize, fault: Fault) {
+        let mut st = self.lock();
+        let on = Some(endpoint.to_owned());
+        st.faults
+            .queue
+            .extend(std::iter::repeat_n((on, fault), times));
     }
 
     /// Inject `fault` into every answer until [`clear_faults`](Self::clear_faults).
     pub fn fail_always(&self, fault: Fault) {
-        self.lock().faults.always = Some(fault);
+        self.lock().faults.always.push((None, fault));
+    }
+
+    /// Inject `fault` into every answer of one endpoint until
+    /// [`clear_faults`](Self::clear_faults).
+    pub fn fail_always_on(&self, endpoint: &str, fault: Fault) {
+        self.lock()
+            .faults
+            .always
+            .push((Some(endpoint.to_owned()), fault));
     }
 
     /// Stop injecting faults.
     pub fn clear_faults(&self) {
         let mut st = self.lock();
         st.faults.queue.clear();
-        st.faults.always = None;
+        st.faults.always.clear();
     }
 
     /// How many requests reached an endpoint: `"/connect/jwks"`, `"/v2/sessions"`,
@@ -624,10 +668,7 @@ fn begin(state: &Shared, endpoint: &'static str, headers: &HeaderMap) -> Option<
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    st.faults
-        .queue
-        .pop_front()
-        .or_else(|| st.faults.always.clone())
+    st.faults.take(endpoint)
 }
 
 /// Answer a fault, or `None` to answer normally (after any latency).
@@ -675,6 +716,11 @@ async fn fault_response(fault: Option<Fault>, state: &Shared) -> Option<Response
             );
             r.headers_mut()
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(4096));
+            Some(r)
+        }
+        Fault::Respond { status, body } => {
+            let mut r = json_ok(body);
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             Some(r)
         }
         Fault::WrongSession => {

@@ -392,10 +392,11 @@ impl<'a> RawClaims<'a> {
                         id: o.mid.as_deref(),
                         org_id: o.oid.as_deref(),
                         org_name: o.name.as_deref(),
-                        reference: o.reference.as_deref(),
+                        org_reference: o.reference.as_deref(),
                         selected: o.selected.unwrap_or(false),
-                        custom: o.cs.as_ref(),
-                        org_custom: None,
+                        // `orgs[].ref` and `orgs[].cs` describe the org, as in the SDKs.
+                        custom: None,
+                        org_custom: o.cs.as_ref(),
                     });
                     for p in o.perm.iter().flatten() {
                         b.permission(p);
@@ -408,7 +409,7 @@ impl<'a> RawClaims<'a> {
                         id: None,
                         org_id: m.oid.as_deref(),
                         org_name: m.o.as_deref(),
-                        reference: None,
+                        org_reference: None,
                         selected: false,
                         custom: m.cs.as_ref(),
                         org_custom: m.ocs.as_ref(),

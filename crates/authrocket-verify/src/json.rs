@@ -36,6 +36,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     }
 }
 
+/// Deserialize an optional [`Object`] as an `Option<T>` (for `#[serde(deserialize_with)]`).
+pub(crate) fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Object<T>>::deserialize(d)?.map(|o| o.0))
+}
+
 /// Deserialize a sequence of [`Object`]s as a `Vec<T>` (for `#[serde(deserialize_with)]`).
 pub(crate) fn objects<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
 where

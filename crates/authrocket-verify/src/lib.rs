@@ -85,5 +85,5 @@ pub use cache::CacheStats;
 pub use clock::{Clock, SystemClock};
 pub use config::{DEFAULT_ISSUER, ENV_VARS, Mode, VerifierBuilder};
 pub use error::{ConfigError, ErrorKind, VerifyError};
-pub use session::{Generation, Membership, Session, User};
+pub use session::{Generation, Membership, Org, Permissions, Session, User};
 pub use verifier::Verifier;

@@ -26,7 +26,7 @@ use serde::ser::{SerializeSeq, SerializeStruct};
 ///     // ...
 /// }
 /// for m in session.memberships() {
-///     println!("member of {:?} with {:?}", m.org_name, m.permissions.iter().collect::<Vec<_>>());
+///     println!("member of {:?} with {:?}", m.org.name, m.permissions.iter().collect::<Vec<_>>());
 /// }
 /// # Ok(()) }
 /// ```
@@ -71,25 +71,40 @@ pub struct User<'a> {
 }
 
 /// The user's membership of an organization: a view into a [`Session`].
+///
+/// Organization data is in [`org`](Membership::org), as `membership.org` in AuthRocket's
+/// official SDKs, whichever generation the session came from.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Membership<'a> {
-    /// Membership id (`mid`, v2).
+    /// Membership id (`mid` in AuthRocket 2 tokens; the session API's membership `id`).
     pub id: Option<&'a str>,
-    /// Organization id (`oid`, `org_…`).
-    pub org_id: Option<&'a str>,
-    /// Organization name (`name` in v2 `orgs[]`, `o` in v1 `m[]`).
-    pub org_name: Option<&'a str>,
-    /// The app's own reference for the organization (`ref`, v2).
-    pub reference: Option<&'a str>,
-    /// Permission strings (`perm` in v2, `p` in v1), matched exactly.
+    /// The organization.
+    pub org: Org<'a>,
+    /// Permission strings (`perm` in AuthRocket 2 `orgs[]`, `p` in AuthRocket 1 `m[]`),
+    /// matched exactly.
     pub permissions: Permissions<'a>,
-    /// Whether this is the membership the user selected (v2 `selected`).
+    /// Whether this is the membership the user selected (AuthRocket 2 `selected`).
     pub selected: bool,
-    /// Custom attributes of the membership (`cs`).
+    /// Custom attributes of the membership itself (`cs` in AuthRocket 1 `m[]`; the session
+    /// API's membership `custom`). AuthRocket 2 tokens carry none: their `orgs[].cs` belongs
+    /// to the [organization](Org::custom).
     pub custom: Option<&'a serde_json::Value>,
-    /// Custom attributes of the organization (`ocs`, v1).
-    pub org_custom: Option<&'a serde_json::Value>,
+}
+
+/// The organization of a [`Membership`]: a view into a [`Session`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Org<'a> {
+    /// Organization id (`oid`, `org_…`).
+    pub id: Option<&'a str>,
+    /// Organization name (`name` in AuthRocket 2 `orgs[]`, `o` in AuthRocket 1 `m[]`).
+    pub name: Option<&'a str>,
+    /// The app's own reference for the organization (`ref` in AuthRocket 2 `orgs[]`).
+    pub reference: Option<&'a str>,
+    /// Custom attributes of the organization (`cs` in AuthRocket 2 `orgs[]`, `ocs` in
+    /// AuthRocket 1 `m[]`; the session API's `org.custom`).
+    pub custom: Option<&'a serde_json::Value>,
 }
 
 impl Membership<'_> {
@@ -180,12 +195,13 @@ struct MembershipData {
     id: Span,
     org_id: Span,
     org_name: Span,
-    reference: Span,
+    org_reference: Span,
     /// Range of `SessionData::permissions`.
     perms_start: u32,
     perms_len: u32,
     selected: bool,
-    /// `cs` and `ocs`, rare: one box for both keeps the common membership small.
+    /// The membership's and the org's custom attributes, rare: one box for both keeps the
+    /// common membership small.
     customs: Option<Box<(Option<serde_json::Value>, Option<serde_json::Value>)>>,
 }
 
@@ -237,7 +253,7 @@ pub(crate) struct MembershipFields<'s> {
     pub(crate) id: Option<&'s str>,
     pub(crate) org_id: Option<&'s str>,
     pub(crate) org_name: Option<&'s str>,
-    pub(crate) reference: Option<&'s str>,
+    pub(crate) org_reference: Option<&'s str>,
     pub(crate) selected: bool,
     pub(crate) custom: Option<&'s serde_json::Value>,
     pub(crate) org_custom: Option<&'s serde_json::Value>,
@@ -312,19 +328,19 @@ impl Builder {
 
     /// Add a membership; the [`permission`](Self::permission)s that follow are its own.
     pub(crate) fn membership(&mut self, m: MembershipFields<'_>) {
-        let spans = [m.id, m.org_id, m.org_name, m.reference].map(|s| self.push(s));
+        let spans = [m.id, m.org_id, m.org_name, m.org_reference].map(|s| self.push(s));
         if !self.writing {
             self.membership_count += 1;
             return;
         }
         let customs = (m.custom.is_some() || m.org_custom.is_some())
             .then(|| Box::new((m.custom.cloned(), m.org_custom.cloned())));
-        let [id, org_id, org_name, reference] = spans;
+        let [id, org_id, org_name, org_reference] = spans;
         self.memberships.push(MembershipData {
             id,
             org_id,
             org_name,
-            reference,
+            org_reference,
             perms_start: self.permissions.len() as u32,
             perms_len: 0,
             selected: m.selected,
@@ -359,6 +375,10 @@ impl SessionData {
         self.field(Field::SessionId)
     }
 
+    pub(crate) fn user_id(&self) -> &str {
+        self.field(Field::UserId).unwrap_or_default()
+    }
+
     pub(crate) fn expires_at(&self) -> Option<i64> {
         (self.expires_at != NO_TIME).then_some(self.expires_at)
     }
@@ -383,16 +403,18 @@ impl SessionData {
         let start = m.perms_start as usize;
         Membership {
             id: self.str(m.id),
-            org_id: self.str(m.org_id),
-            org_name: self.str(m.org_name),
-            reference: self.str(m.reference),
+            org: Org {
+                id: self.str(m.org_id),
+                name: self.str(m.org_name),
+                reference: self.str(m.org_reference),
+                custom: m.customs.as_ref().and_then(|c| c.1.as_ref()),
+            },
             permissions: Permissions {
                 text: &self.text,
                 spans: &self.permissions[start..start + m.perms_len as usize],
             },
             selected: m.selected,
             custom: m.customs.as_ref().and_then(|c| c.0.as_ref()),
-            org_custom: m.customs.as_ref().and_then(|c| c.1.as_ref()),
         }
     }
 }
@@ -427,7 +449,7 @@ impl Session {
 
     /// Shorthand for `self.user().id`: the user id (`usr_…`), never empty.
     pub fn user_id(&self) -> &str {
-        self.inner.field(Field::UserId).unwrap_or_default()
+        self.inner.user_id()
     }
 
     /// The session id (`kss_…`): `sid` (v2) or `tk` (v1), when the token carries one.

@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | 200 with a live session for this token | the session |
 //! | 200 past `expires_at` / for another realm | `expired` / `wrong_realm` (401) |
-//! | 200 for another token or session | `unavailable` (503): the upstream is inconsistent, the user's token may be fine |
+//! | 200 about another token, session or user, or without the ids to tell | `unavailable` (503): the upstream is inconsistent, the user's token may be fine; logged once per cause |
 //! | 404 | `revoked` (401) |
 //! | 401, 402, 403 | `api_credentials` (503), logged once at `error` |
 //! | 429, 5xx, 3xx, other statuses, timeouts, connection errors, bad or oversized bodies | `unavailable` (503), honouring `Retry-After` |
@@ -15,6 +15,8 @@
 //! token.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::json;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -46,6 +48,47 @@ pub(crate) struct SessionApi {
     headers: HeaderMap,
     realm: Option<String>,
     credentials_error_logged: AtomicBool,
+    /// One flag per [`Inconsistency`]: each cause is logged once.
+    inconsistency_logged: [AtomicBool; Inconsistency::COUNT],
+}
+
+/// What an answer must be about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Expected<'a> {
+    /// Online mode: the token is all we know; the answer must name it.
+    Token,
+    /// Hybrid mode: the verified token's claims. The answer must carry a session id (equal
+    /// to the token's own, when it has one) and the token's user.
+    Claims {
+        session_id: Option<&'a str>,
+        user_id: &'a str,
+    },
+}
+
+/// Why a 200 answer cannot confirm the token it was asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inconsistency {
+    OtherToken,
+    NoToken,
+    NoSessionId,
+    OtherSession,
+    NoUser,
+    OtherUser,
+}
+
+impl Inconsistency {
+    const COUNT: usize = 6;
+
+    fn reason(self) -> &'static str {
+        match self {
+            Self::OtherToken => "session API answered about another token",
+            Self::NoToken => "session API answered without the token",
+            Self::NoSessionId => "session API answered without a session id",
+            Self::OtherSession => "session API answered about another session",
+            Self::NoUser => "session API answered without a user id",
+            Self::OtherUser => "session API answered about another user",
+        }
+    }
 }
 
 /// What the API says about one session.
@@ -65,7 +108,7 @@ struct SessionObject {
     expires_at: Option<f64>,
     #[serde(default)]
     token: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::object")]
     user: Option<UserObject>,
 }
 
@@ -88,7 +131,7 @@ struct UserObject {
     reference: Option<String>,
     #[serde(default)]
     custom: Option<serde_json::Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::objects")]
     memberships: Option<Vec<MembershipObject>>,
 }
 
@@ -104,7 +147,7 @@ struct MembershipObject {
     selected: Option<bool>,
     #[serde(default)]
     custom: Option<serde_json::Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::object")]
     org: Option<OrgObject>,
 }
 
@@ -219,6 +262,7 @@ impl SessionApi {
             headers,
             realm: s.realm.map(str::to_owned),
             credentials_error_logged: AtomicBool::new(false),
+            inconsistency_logged: Default::default(),
         })
     }
 
@@ -278,38 +322,73 @@ impl SessionApi {
         let body = http::read_capped(response, MAX_BODY_BYTES)
             .await
             .map_err(VerifyError::unavailable)?;
-        serde_json::from_slice(&body)
-            .map_err(|_| VerifyError::unavailable("session API response is not valid"))
+        std::str::from_utf8(&body)
+            .ok()
+            .and_then(json::parse_object)
+            .ok_or(VerifyError::unavailable(
+                "session API response is not valid",
+            ))
     }
 
-    /// Ask the API about `token`. `expected_session_id` is the token's own `sid`/`tk`, when
-    /// known, to check that the answer is about this session. With `with_user`, the user
-    /// object is fetched when the answer does not embed it.
+    /// The answer is not about what was asked: an upstream inconsistency, logged once per
+    /// cause (never with the token), answered 503.
+    fn inconsistent(&self, cause: Inconsistency) -> VerifyError {
+        if !self.inconsistency_logged[cause as usize].swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                reason = cause.reason(),
+                "authrocket: the session API's answer does not confirm the token it was asked \
+                 about; refusing it (answering 503; logged once per cause)"
+            );
+        }
+        VerifyError::unavailable(cause.reason())
+    }
+
+    /// Check that answer `s` is about `token` and what else is `expected` of it.
+    fn check_about(
+        &self,
+        s: &SessionObject,
+        token: &str,
+        expected: Expected<'_>,
+    ) -> Result<(), VerifyError> {
+        use Inconsistency::*;
+        let cause = match (&s.token, expected) {
+            (Some(t), _) if t != token => Some(OtherToken),
+            (None, Expected::Token) => Some(NoToken),
+            (_, Expected::Token) => None,
+            (
+                _,
+                Expected::Claims {
+                    session_id,
+                    user_id,
+                },
+            ) => match (&s.id, &s.user_id) {
+                (None, _) => Some(NoSessionId),
+                (Some(id), _) if session_id.is_some_and(|sid| sid != id) => Some(OtherSession),
+                (_, None) => Some(NoUser),
+                (_, Some(u)) if u != user_id => Some(OtherUser),
+                _ => None,
+            },
+        };
+        cause.map_or(Ok(()), |c| Err(self.inconsistent(c)))
+    }
+
+    /// Ask the API about `token`, and check the answer is about it (and, in hybrid mode,
+    /// about the session and user its claims name). With `with_user`, the user object is
+    /// fetched when the answer does not embed it.
     pub(crate) async fn confirm(
         &self,
         token: &str,
-        expected_session_id: Option<&str>,
+        expected: Expected<'_>,
         now: i64,
         with_user: bool,
     ) -> Result<Confirmed, VerifyError> {
         let s: SessionObject = self.get(&["sessions", token]).await?;
-        let other = || {
-            tracing::warn!(
-                "authrocket: the session API answered about another session; refusing it"
-            );
-            VerifyError::unavailable("session API answered about another session")
-        };
         if s.object.as_deref().is_some_and(|o| o != "session") {
             return Err(VerifyError::unavailable(
                 "session API answered with another object",
             ));
         }
-        match (&s.token, expected_session_id, &s.id) {
-            (Some(t), _, _) if t != token => return Err(other()),
-            (_, Some(expected), Some(id)) if id != expected => return Err(other()),
-            (None, None, _) => return Err(other()),
-            _ => {}
-        }
+        self.check_about(&s, token, expected)?;
         if let (Some(realm), Some(rid)) = (&self.realm, &s.realm_id) {
             if rid != realm {
                 return Err(VerifyError::WrongRealm { hint: "" });
@@ -332,14 +411,12 @@ impl SessionApi {
         };
         if let (Some(u), Some(id)) = (&user, &user_id) {
             if &u.id != id {
-                return Err(other());
+                return Err(self.inconsistent(Inconsistency::OtherUser));
             }
         }
         let user_id = user_id
             .or_else(|| user.as_ref().map(|u| u.id.clone()))
-            .ok_or(VerifyError::unavailable(
-                "session API answered without a user id",
-            ))?;
+            .ok_or_else(|| self.inconsistent(Inconsistency::NoUser))?;
         let data = self.session_data(user_id, user, &s.id, s.realm_id, s.created_at, expires_at);
         Ok(Confirmed {
             session_id: s.id,
@@ -386,7 +463,7 @@ impl SessionApi {
                     id: m.id.as_deref(),
                     org_id: m.org_id.as_deref(),
                     org_name: org.and_then(|o| o.name.as_deref()),
-                    reference: org.and_then(|o| o.reference.as_deref()),
+                    org_reference: org.and_then(|o| o.reference.as_deref()),
                     selected: m.selected.unwrap_or(false),
                     custom: m.custom.as_ref(),
                     org_custom: org.and_then(|o| o.custom.as_ref()),

@@ -15,7 +15,7 @@ use crate::jwks::Jwks;
 use crate::jwt::{Compact, Header, HeaderMemo};
 use crate::keys::{self, Algorithm, VerifyingKey};
 use crate::session::{Session, SessionData};
-use crate::session_api::{ApiSettings, SessionApi};
+use crate::session_api::{ApiSettings, Expected, SessionApi};
 
 /// Verifies AuthRocket login tokens. Build it once, clone it freely (one reference count).
 ///
@@ -376,11 +376,18 @@ impl Verifier {
     ) -> Result<SessionData, VerifyError> {
         let now = self.inner.now.unix();
         match (self.inner.mode, &self.inner.api) {
-            (Mode::Online, Some(api)) => Ok(api.confirm(token, None, now, true).await?.into_data()),
+            (Mode::Online, Some(api)) => Ok(api
+                .confirm(token, Expected::Token, now, true)
+                .await?
+                .into_data()),
             (Mode::Hybrid, Some(api)) => {
                 // Forged, expired and foreign tokens stop here and never reach the API.
                 let mut data = self.verify_offline(compact, now).await?;
-                let confirmed = api.confirm(token, data.session_id(), now, false).await?;
+                let expected = Expected::Claims {
+                    session_id: data.session_id(),
+                    user_id: data.user_id(),
+                };
+                let confirmed = api.confirm(token, expected, now, false).await?;
                 if let (Some(id), None) = (&confirmed.session_id, data.session_id()) {
                     data = data.with_session_id(id);
                 }

@@ -40,7 +40,7 @@ async fn v2_happy_path_with_embedded_user() {
     assert_eq!(s.expires_at(), Some(frank.expires_at));
     assert!(s.issued_at().is_some(), "fractional created_at is accepted");
     let m = s.current_membership().unwrap();
-    assert_eq!(m.org_name, Some("Example Corp"));
+    assert_eq!(m.org.name, Some("Example Corp"));
     assert!(s.has_permission("ar:admin"));
     assert_eq!(realm.requests("/v2/sessions"), 1);
     assert_eq!(realm.requests("/v2/users"), 0, "the user was embedded");

@@ -76,10 +76,15 @@ async fn assert_v2_mapping(verifier: &Verifier, token: &str) {
     assert_eq!(s.memberships().len(), 2);
     let first = s.memberships().next().unwrap();
     assert_eq!(first.id, Some("mb_1"));
-    assert_eq!(first.org_id, Some("org_1"));
-    assert_eq!(first.org_name, Some("First Org"));
-    assert_eq!(first.reference, Some("o-1"));
-    assert_eq!(first.custom, Some(&json!({"tier": 1})));
+    assert_eq!(first.org.id, Some("org_1"));
+    assert_eq!(first.org.name, Some("First Org"));
+    // `orgs[].ref` and `orgs[].cs` are the org's, as `membership.org` in the official SDKs.
+    assert_eq!(first.org.reference, Some("o-1"));
+    assert_eq!(first.org.custom, Some(&json!({"tier": 1})));
+    assert_eq!(
+        first.custom, None,
+        "AuthRocket 2 memberships have no custom of their own"
+    );
     assert_eq!(
         first.permissions.iter().collect::<Vec<_>>(),
         vec!["billing:read"]
@@ -87,7 +92,7 @@ async fn assert_v2_mapping(verifier: &Verifier, token: &str) {
     assert!(!first.selected);
     // The current membership is the selected one, not the first.
     let current = s.current_membership().expect("a membership");
-    assert_eq!(current.org_id, Some("org_2"));
+    assert_eq!(current.org.id, Some("org_2"));
     assert!(s.has_permission("ar:admin"));
     assert!(
         !s.has_permission("billing:read"),
@@ -112,11 +117,16 @@ async fn assert_v1_mapping(verifier: &Verifier, token: &str) {
     let m = s
         .current_membership()
         .expect("first membership is current when none is selected");
-    assert_eq!(m.org_id, Some("org_a"));
-    assert_eq!(m.org_name, Some("Alpha"));
+    assert_eq!(m.org.id, Some("org_a"));
+    assert_eq!(m.org.name, Some("Alpha"));
     assert_eq!(m.permissions.iter().collect::<Vec<_>>(), vec!["ar:owner"]);
-    assert_eq!(m.custom, Some(&json!({"seat": 3})));
-    assert_eq!(m.org_custom, Some(&json!({"region": "eu"})));
+    assert_eq!(
+        m.custom,
+        Some(&json!({"seat": 3})),
+        "AuthRocket 1 m[].cs is the membership's"
+    );
+    assert_eq!(m.org.custom, Some(&json!({"region": "eu"})));
+    assert_eq!(m.org.reference, None);
     assert!(s.has_permission("ar:owner"));
 }
 
@@ -219,6 +229,10 @@ async fn session_serializes_for_apis() {
     assert_eq!(v["user"]["id"], "usr_0vWkPT9i8gUOiXVCiuKrG2");
     assert_eq!(v["session_id"], "kss_0vWkQG1ZqeX3SCamTFtLGm");
     assert_eq!(v["memberships"][1]["permissions"][0], "ar:admin");
+    assert_eq!(v["memberships"][0]["org"]["name"], "First Org");
+    assert_eq!(v["memberships"][0]["org"]["reference"], "o-1");
+    assert_eq!(v["memberships"][0]["org"]["custom"], json!({"tier": 1}));
+    assert_eq!(v["memberships"][0]["custom"], json!(null));
     assert_eq!(v["generation"], "v2");
 }
 
@@ -265,7 +279,7 @@ async fn escaped_json_strings_are_decoded() {
     assert_eq!(s.user_id(), "usr_1");
     assert_eq!(s.user().name, Some("Fränk \"the\" Ex\\ample"));
     let m = s.current_membership().expect("a membership");
-    assert_eq!(m.org_id, Some("org/1"));
+    assert_eq!(m.org.id, Some("org/1"));
     assert_eq!(m.permissions.iter().collect::<Vec<_>>(), ["a\tb", "plain"]);
 }
 
