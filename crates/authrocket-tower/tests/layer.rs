@@ -231,13 +231,6 @@ async fn revoked_and_unavailable_in_required_mode() {
     assert_eq!(a.json()["error"], "temporarily_unavailable");
     assert_eq!(a.json()["code"], "unavailable");
 
-    realm.fail_next(1, Fault::RateLimited { retry_after: 42 });
-    let a = send(&router, &[("authorization", &bearer(&anna.token))]).await;
-    assert_eq!(
-        (a.status, a.header("retry-after")),
-        (StatusCode::SERVICE_UNAVAILABLE, "42")
-    );
-
     realm.fail_next(1, Fault::Status(403));
     let a = send(&router, &[("authorization", &bearer(&anna.token))]).await;
     assert_eq!(
@@ -251,6 +244,25 @@ async fn revoked_and_unavailable_in_required_mode() {
         (a.status, a.body.as_str()),
         (StatusCode::OK, anna.user.id.as_str())
     );
+
+    // Last, because a 429 holds the API for everyone for its Retry-After: a new login then
+    // gets 503 at once, told how long is left, while anna's cached session keeps working.
+    let bob = realm.login("bob@example.com");
+    realm.fail_next(1, Fault::RateLimited { retry_after: 42 });
+    let a = send(&router, &[("authorization", &bearer(&bob.token))]).await;
+    assert_eq!(
+        (a.status, a.header("retry-after")),
+        (StatusCode::SERVICE_UNAVAILABLE, "42")
+    );
+    let calls_to_api = realm.requests("/v2/sessions");
+    let carl = realm.login("carl@example.com");
+    let a = send(&router, &[("authorization", &bearer(&carl.token))]).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    let left: u64 = a.header("retry-after").parse().unwrap();
+    assert!((41..=42).contains(&left), "{left}");
+    assert_eq!(realm.requests("/v2/sessions"), calls_to_api);
+    let a = send(&router, &[("authorization", &bearer(&anna.token))]).await;
+    assert_eq!(a.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -19,6 +19,8 @@
 //! | `AUTHROCKET_CACHE_NEGATIVE_TTL` | [`negative_cache_ttl`](VerifierBuilder::negative_cache_ttl) | 10 s |
 //! | `AUTHROCKET_CACHE_CAPACITY` | [`cache_capacity`](VerifierBuilder::cache_capacity) | 100 000 |
 //! | `AUTHROCKET_API_TIMEOUT` | [`api_timeout`](VerifierBuilder::api_timeout) | 3 s |
+//! | `AUTHROCKET_API_RATE_LIMIT` | [`api_rate_limit`](VerifierBuilder::api_rate_limit) | 100 calls per second |
+//! | `AUTHROCKET_API_MAX_IN_FLIGHT` | [`api_max_in_flight`](VerifierBuilder::api_max_in_flight) | 32 calls |
 //! | — | [`max_token_len`](VerifierBuilder::max_token_len) | 8 KiB |
 //! | — | [`require_exp`](VerifierBuilder::require_exp) | `true` |
 //! | — | [`jwks_refresh_interval`](VerifierBuilder::jwks_refresh_interval) | 30 s |
@@ -28,6 +30,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api_gate::Budget;
 use crate::clock::Clock;
 use crate::error::ConfigError;
 
@@ -118,6 +121,7 @@ pub struct VerifierBuilder {
     pub(crate) negative_cache_ttl: Duration,
     pub(crate) cache_capacity: u64,
     pub(crate) api_timeout: Duration,
+    pub(crate) api_budget: Budget,
     pub(crate) max_token_len: usize,
     pub(crate) require_exp: bool,
     pub(crate) jwks_refresh_interval: Duration,
@@ -144,6 +148,7 @@ impl fmt::Debug for VerifierBuilder {
             .field("negative_cache_ttl", &self.negative_cache_ttl)
             .field("cache_capacity", &self.cache_capacity)
             .field("api_timeout", &self.api_timeout)
+            .field("api_budget", &self.api_budget)
             .field("max_token_len", &self.max_token_len)
             .field("require_exp", &self.require_exp)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
@@ -169,6 +174,7 @@ impl Default for VerifierBuilder {
             negative_cache_ttl: Duration::from_secs(10),
             cache_capacity: 100_000,
             api_timeout: Duration::from_secs(3),
+            api_budget: Budget::default(),
             max_token_len: crate::jwt::DEFAULT_MAX_TOKEN_LEN,
             require_exp: true,
             jwks_refresh_interval: Duration::from_secs(30),
@@ -194,6 +200,8 @@ pub const ENV_VARS: &[&str] = &[
     "AUTHROCKET_CACHE_NEGATIVE_TTL",
     "AUTHROCKET_CACHE_CAPACITY",
     "AUTHROCKET_API_TIMEOUT",
+    "AUTHROCKET_API_RATE_LIMIT",
+    "AUTHROCKET_API_MAX_IN_FLIGHT",
 ];
 
 fn seconds(variable: &'static str, value: &str) -> Result<Duration, ConfigError> {
@@ -202,6 +210,17 @@ fn seconds(variable: &'static str, value: &str) -> Result<Duration, ConfigError>
         .parse::<u64>()
         .map(Duration::from_secs)
         .map_err(|_| ConfigError::invalid(variable, "expected a whole number of seconds"))
+}
+
+/// A whole number of at least 1.
+fn count(variable: &'static str, value: &str, unit: &str) -> Result<u32, ConfigError> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(ConfigError::invalid(
+            variable,
+            format!("expected a whole number of {unit}, at least 1"),
+        )),
+    }
 }
 
 impl VerifierBuilder {
@@ -276,6 +295,12 @@ impl VerifierBuilder {
         }
         if let Some(v) = get("AUTHROCKET_API_TIMEOUT") {
             b.api_timeout = seconds("AUTHROCKET_API_TIMEOUT", &v)?;
+        }
+        if let Some(v) = get("AUTHROCKET_API_RATE_LIMIT") {
+            b.api_budget.per_second = count("AUTHROCKET_API_RATE_LIMIT", &v, "calls per second")?;
+        }
+        if let Some(v) = get("AUTHROCKET_API_MAX_IN_FLIGHT") {
+            b.api_budget.max_in_flight = count("AUTHROCKET_API_MAX_IN_FLIGHT", &v, "calls")?;
         }
         Ok(b)
     }
@@ -369,6 +394,24 @@ impl VerifierBuilder {
     /// Total time allowed for one session-API or JWKS request (`AUTHROCKET_API_TIMEOUT`).
     pub fn api_timeout(mut self, timeout: Duration) -> Self {
         self.api_timeout = timeout;
+        self
+    }
+
+    /// The most session-API calls per second (`AUTHROCKET_API_RATE_LIMIT`, default 100, up
+    /// to a second's worth at once). Beyond it a verification that needs the API answers
+    /// `unavailable` (503, `Retry-After: 1`) at once instead of queueing, so one client
+    /// flooding new tokens cannot use up the API key's rate limit at AuthRocket. Cached
+    /// sessions are not affected. At least 1.
+    pub fn api_rate_limit(mut self, calls_per_second: u32) -> Self {
+        self.api_budget.per_second = calls_per_second;
+        self
+    }
+
+    /// The most session-API calls at once (`AUTHROCKET_API_MAX_IN_FLIGHT`, default 32).
+    /// Beyond it a verification answers `unavailable` at once, as for
+    /// [`api_rate_limit`](Self::api_rate_limit). At least 1.
+    pub fn api_max_in_flight(mut self, calls: u32) -> Self {
+        self.api_budget.max_in_flight = calls;
         self
     }
 

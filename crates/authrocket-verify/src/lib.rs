@@ -67,6 +67,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod api_gate;
 mod cache;
 mod claims;
 mod clock;

@@ -11,6 +11,10 @@
 //! | 401, 402, 403 | `api_credentials` (503), logged once at `error` |
 //! | 429, 5xx, 3xx, other statuses, timeouts, connection errors, bad or oversized bodies | `unavailable` (503), honouring `Retry-After` |
 //!
+//! Every call passes the [gate](crate::api_gate) first: after a 429 (or a 503 with
+//! `Retry-After`) no call is made until that time, and calls beyond the budget (per second, in
+//! flight) are refused at once; both answer `unavailable` with a `Retry-After`.
+//!
 //! Errors never carry `reqwest`'s own messages: they include the URL, and the URL includes the
 //! token.
 
@@ -23,6 +27,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::Deserialize;
 
+use crate::api_gate::{ApiGate, DEFAULT_HOLD_OFF};
 use crate::config::Secret;
 use crate::error::{ConfigError, VerifyError};
 use crate::http;
@@ -45,6 +50,7 @@ pub(crate) struct SessionApi {
     base: reqwest::Url,
     version: ApiVersion,
     client: reqwest::Client,
+    gate: ApiGate,
     headers: HeaderMap,
     realm: Option<String>,
     credentials_error_logged: AtomicBool,
@@ -214,7 +220,11 @@ pub(crate) struct ApiSettings<'a> {
 }
 
 impl SessionApi {
-    pub(crate) fn new(s: ApiSettings<'_>, client: reqwest::Client) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        s: ApiSettings<'_>,
+        client: reqwest::Client,
+        gate: ApiGate,
+    ) -> Result<Self, ConfigError> {
         let base = crate::verifier::parse_url("AUTHROCKET_URL", s.url)?;
         let version = match base.path().trim_end_matches('/').rsplit('/').next() {
             Some("v2") => ApiVersion::V2,
@@ -259,6 +269,7 @@ impl SessionApi {
             base,
             version,
             client,
+            gate,
             headers,
             realm: s.realm.map(str::to_owned),
             credentials_error_logged: AtomicBool::new(false),
@@ -275,6 +286,7 @@ impl SessionApi {
 
     /// `GET` one API object and parse it, mapping every failure per the module table.
     async fn get<T: for<'de> Deserialize<'de>>(&self, segments: &[&str]) -> Result<T, VerifyError> {
+        let _permit = self.gate.admit()?;
         let url = join_path(&self.base, segments);
         let response = self
             .client
@@ -308,6 +320,15 @@ impl SessionApi {
                 } else {
                     "session API answered an unexpected status"
                 };
+                let retry_after = retry_after(response.headers());
+                // The API asked everyone to wait: nobody calls it until then.
+                match (s, retry_after) {
+                    (StatusCode::TOO_MANY_REQUESTS, wait) => {
+                        self.gate.hold_off(wait.unwrap_or(DEFAULT_HOLD_OFF));
+                    }
+                    (StatusCode::SERVICE_UNAVAILABLE, Some(wait)) => self.gate.hold_off(wait),
+                    _ => {}
+                }
                 tracing::warn!(
                     status = s.as_u16(),
                     reason,
@@ -315,7 +336,8 @@ impl SessionApi {
                 );
                 return Err(VerifyError::Unavailable {
                     reason,
-                    retry_after: retry_after(response.headers()),
+                    retry_after: retry_after
+                        .or((s == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_HOLD_OFF)),
                 });
             }
         }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
+use crate::api_gate::ApiGate;
 use crate::cache::{self, Cache, CacheStats, Policy};
 use crate::claims::{ClaimRules, RawClaims};
 use crate::clock::Now;
@@ -151,6 +152,18 @@ impl Verifier {
             }
             _ => {}
         }
+        if b.api_budget.per_second == 0 {
+            return Err(ConfigError::invalid(
+                "AUTHROCKET_API_RATE_LIMIT",
+                "must be at least 1 call per second",
+            ));
+        }
+        if b.api_budget.max_in_flight == 0 {
+            return Err(ConfigError::invalid(
+                "AUTHROCKET_API_MAX_IN_FLIGHT",
+                "must be at least 1 call",
+            ));
+        }
         if b.max_token_len == 0 {
             return Err(ConfigError::invalid(
                 "max_token_len",
@@ -163,6 +176,7 @@ impl Verifier {
                 "must be at least 1 (set AUTHROCKET_CACHE_TTL=0 to disable the cache)",
             ));
         }
+        let now = b.clock.clone().map(Now::custom).unwrap_or_default();
         let client = crate::http::client(b.api_timeout)?;
         let api = match (mode, &b.authrocket_url) {
             (Mode::Online | Mode::Hybrid, Some(url)) => Some(SessionApi::new(
@@ -174,6 +188,7 @@ impl Verifier {
                     account: b.account.as_deref(),
                 },
                 client.clone(),
+                ApiGate::new(b.api_budget, now.clone()),
             )?),
             _ => None,
         };
@@ -192,7 +207,6 @@ impl Verifier {
             )),
             (None, None) => KeySource::None,
         };
-        let now = b.clock.clone().map(Now::custom).unwrap_or_default();
         let policy = Policy {
             ttl: b.cache_ttl,
             negative_ttl: b.negative_cache_ttl,

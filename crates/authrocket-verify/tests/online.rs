@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use authrocket_testkit::{FakeRealm, Fault, SigningKey, TokenBuilder, bad};
+use authrocket_testkit::{FakeRealm, Fault, ManualClock, SigningKey, TokenBuilder, bad};
 use authrocket_verify::{Generation, Mode, Verifier, VerifierBuilder};
 
 fn online(realm: &FakeRealm) -> VerifierBuilder {
@@ -158,8 +158,10 @@ async fn failure_matrix() {
     ];
     for (fault, code, retry) in cases {
         // A fresh verifier per fault, so nothing good is cached yet.
+        let clock = ManualClock::new();
         let v = online(&realm)
             .api_timeout(Duration::from_millis(500))
+            .clock(clock.clone())
             .build()
             .unwrap();
         realm.fail_next(1, fault.clone());
@@ -171,7 +173,9 @@ async fn failure_matrix() {
             retry.map(Duration::from_secs),
             "{fault:?}"
         );
-        // The fault has cleared: the same token verifies at once with the same verifier.
+        // The fault has cleared: the same token verifies with the same verifier (once a
+        // Retry-After has passed: until then nobody calls the API).
+        clock.advance(retry.map_or(Duration::ZERO, Duration::from_secs));
         let s = v
             .verify(&token)
             .await
@@ -189,10 +193,14 @@ async fn every_fault_is_seen_by_a_cold_verifier_and_never_cached() {
         Fault::RateLimited { retry_after: 1 },
         Fault::DropConnection,
     ] {
-        let v = online(&realm).build().unwrap();
+        let clock = ManualClock::new();
+        let v = online(&realm).clock(clock.clone()).build().unwrap();
         let before = realm.requests("/v2/sessions");
         realm.fail_next(1, fault.clone());
-        assert!(v.verify(&token).await.unwrap_err().is_unavailable());
+        let err = v.verify(&token).await.unwrap_err();
+        assert!(err.is_unavailable());
+        // A Retry-After holds every caller until it has passed.
+        clock.advance(err.retry_after().unwrap_or_default());
         assert!(v.verify(&token).await.is_ok(), "{fault:?} was not cached");
         assert_eq!(realm.requests("/v2/sessions"), before + 2);
         assert_eq!(v.cache_stats().hits, 0);
