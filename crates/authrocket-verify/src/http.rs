@@ -35,6 +35,25 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, ConfigError> 
         })
 }
 
+/// Send an idempotent request (a `GET`), once more if it failed on the way without timing
+/// out: a pooled connection that the server closed while it sat idle fails the first request
+/// sent on it, and must not turn into a 503.
+pub(crate) async fn send_idempotent(
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let again = request.try_clone();
+    match (request.send().await, again) {
+        (Err(e), Some(again)) if !e.is_timeout() && !e.is_connect() => {
+            tracing::debug!(
+                reason = describe(&e),
+                "authrocket: request failed on the way; retrying once"
+            );
+            again.send().await
+        }
+        (result, _) => result,
+    }
+}
+
 /// A static description of a transport error, free of URLs.
 pub(crate) fn describe(err: &reqwest::Error) -> &'static str {
     if err.is_timeout() {

@@ -3,21 +3,26 @@
 //! * Keys are parsed once per fetch into prepared RS256 keys, from `n`/`e` or from AuthRocket's
 //!   `x5c[0]` (a bare base64 SPKI public key, not a certificate).
 //! * A known `kid` is a read of an `Arc`'d map: no lock is held across any I/O.
-//! * An unknown `kid` triggers at most one fetch per refresh interval, **single-flight**: every
-//!   caller in the interval awaits the same shared fetch, which runs to completion even if the
-//!   caller that started it goes away. A flood of random `kid`s costs one fetch per interval.
-//! * A failed fetch keeps the last good key set.
+//! * An unknown `kid` triggers at most one fetch per refresh interval after a successful
+//!   fetch, **single-flight**: every caller in the interval awaits the same shared fetch, which
+//!   runs to completion even if the caller that started it goes away. A flood of random
+//!   `kid`s costs one fetch per interval.
+//! * A failed fetch keeps the last good key set and is retried after a short back-off (0.5 s,
+//!   doubling with each failure in a row, never more than the refresh interval), so a blip at
+//!   deploy time costs a second of 503s, not the whole interval.
+//! * Every time is read on the verifier's clock.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use serde::Deserialize;
 
+use crate::clock::Now;
 use crate::error::VerifyError;
 use crate::http;
 use crate::keys::VerifyingKey;
@@ -26,6 +31,8 @@ use crate::keys::VerifyingKey;
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// Same-origin redirects followed at most.
 const MAX_REDIRECTS: usize = 3;
+/// The wait before retrying a failed fetch, doubled with each failure in a row.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
 type KeyMap = HashMap<String, Arc<VerifyingKey>>;
 type FetchOutcome = Result<(), &'static str>;
@@ -41,6 +48,7 @@ struct Inner {
     url: reqwest::Url,
     client: reqwest::Client,
     refresh_interval: Duration,
+    now: Now,
     keys: RwLock<Arc<KeyMap>>,
     /// The latest fetch (running or finished), shared by everyone who needs its outcome.
     latest: Mutex<Option<Fetch>>,
@@ -48,15 +56,38 @@ struct Inner {
 }
 
 struct Fetch {
-    started: Instant,
+    /// When it started, Unix milliseconds.
+    started_ms: i64,
+    /// Failed fetches in a row before this one.
+    failures_before: u32,
     outcome: Shared<BoxFuture<'static, FetchOutcome>>,
 }
 
 impl std::fmt::Debug for Fetch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Fetch")
-            .field("started", &self.started)
+            .field("started_ms", &self.started_ms)
+            .field("failures_before", &self.failures_before)
             .finish_non_exhaustive()
+    }
+}
+
+impl Fetch {
+    /// Whether a new fetch may start at `now_ms`, and how many failures in a row it follows.
+    fn next(&self, now_ms: i64, interval: Duration) -> Option<u32> {
+        let (wait, failures) = match self.outcome.peek() {
+            None => return None, // still running: share it
+            Some(Ok(())) => (interval, 0),
+            Some(Err(_)) => {
+                let doublings = self.failures_before.min(16);
+                (
+                    FIRST_BACKOFF.saturating_mul(1 << doublings).min(interval),
+                    self.failures_before + 1,
+                )
+            }
+        };
+        let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+        (now_ms.saturating_sub(self.started_ms) >= wait_ms).then_some(failures)
     }
 }
 
@@ -125,12 +156,14 @@ impl Jwks {
         url: reqwest::Url,
         client: reqwest::Client,
         refresh_interval: Duration,
+        now: Now,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 url,
                 client,
                 refresh_interval,
+                now,
                 keys: RwLock::new(Arc::new(KeyMap::new())),
                 latest: Mutex::new(None),
                 fetches: AtomicU64::new(0),
@@ -163,20 +196,27 @@ impl Jwks {
         }
     }
 
-    /// Fetch the key set now unless a fetch started within the refresh interval, in which
-    /// case its outcome is shared. Used on unknown `kid`s and to warm up at start-up.
+    /// Fetch the key set now, unless a fetch is running or the last one is too recent (the
+    /// refresh interval after a success, the back-off after a failure): then its outcome is
+    /// shared. Used on unknown `kid`s and to warm up at start-up.
     pub(crate) async fn refresh(&self) -> FetchOutcome {
         let outcome = {
             let mut latest = self.inner.latest.lock().expect("jwks lock");
-            match &*latest {
-                Some(f) if f.started.elapsed() < self.inner.refresh_interval => f.outcome.clone(),
-                _ => {
+            let now_ms = self.inner.now.millis();
+            let next = match &*latest {
+                None => Some(0),
+                Some(f) => f.next(now_ms, self.inner.refresh_interval),
+            };
+            match (next, &*latest) {
+                (None, Some(f)) => f.outcome.clone(),
+                (failures_before, _) => {
                     let inner = Arc::clone(&self.inner);
                     let outcome = async move { inner.fetch_and_store().await }
                         .boxed()
                         .shared();
                     *latest = Some(Fetch {
-                        started: Instant::now(),
+                        started_ms: now_ms,
+                        failures_before: failures_before.unwrap_or(0),
                         outcome: outcome.clone(),
                     });
                     outcome
@@ -210,11 +250,11 @@ impl Inner {
         let mut url = self.url.clone();
         let mut redirects = 0;
         let response = loop {
-            let response = self
+            let request = self
                 .client
                 .get(url.clone())
-                .header(reqwest::header::ACCEPT, "application/json")
-                .send()
+                .header(reqwest::header::ACCEPT, "application/json");
+            let response = http::send_idempotent(request)
                 .await
                 .map_err(|e| http::describe(&e))?;
             if !response.status().is_redirection() {

@@ -288,11 +288,8 @@ impl SessionApi {
     async fn get<T: for<'de> Deserialize<'de>>(&self, segments: &[&str]) -> Result<T, VerifyError> {
         let _permit = self.gate.admit()?;
         let url = join_path(&self.base, segments);
-        let response = self
-            .client
-            .get(url)
-            .headers(self.headers.clone())
-            .send()
+        let request = self.client.get(url).headers(self.headers.clone());
+        let response = http::send_idempotent(request)
             .await
             .map_err(|e| VerifyError::unavailable(http::describe(&e)))?;
         let status = response.status();

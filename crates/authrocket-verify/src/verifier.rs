@@ -204,6 +204,7 @@ impl Verifier {
                 join_path(base, &["connect", "jwks"]),
                 client,
                 b.jwks_refresh_interval,
+                now.clone(),
             )),
             (None, None) => KeySource::None,
         };

@@ -2,8 +2,13 @@
 
 use std::time::Duration;
 
-use authrocket_testkit::{FakeRealm, Fault, SigningKey, TokenBuilder, random_id};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use authrocket_testkit::{FakeRealm, Fault, ManualClock, SigningKey, TokenBuilder, random_id};
 use authrocket_verify::Verifier;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 fn jwks_verifier(realm: &FakeRealm, refresh: Duration) -> Verifier {
     Verifier::builder()
@@ -90,18 +95,20 @@ async fn rotation_is_picked_up() {
     let realm = FakeRealm::start().await;
     // Without the result cache, so each verification consults the key set (a cached result
     // would rightly outlive a retired key for up to the cache TTL).
+    let clock = ManualClock::new();
     let v = Verifier::builder()
         .loginrocket_url(realm.loginrocket_url())
         .realm(realm.realm_id())
-        .jwks_refresh_interval(Duration::from_millis(200))
+        .jwks_refresh_interval(Duration::from_secs(30))
         .cache_ttl(Duration::ZERO)
+        .clock(clock.clone())
         .build()
         .unwrap();
     let before = realm.login("frank@example.com");
     v.verify(&before.token).await.unwrap();
 
     let new_key = realm.rotate_keys();
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    clock.advance(Duration::from_secs(30));
     let after = realm.login("frank@example.com");
     let s = v
         .verify(&after.token)
@@ -113,7 +120,7 @@ async fn rotation_is_picked_up() {
     v.verify(&before.token).await.unwrap();
     // ...until the realm retires it and a refetch happens.
     realm.retire_old_keys();
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    clock.advance(Duration::from_secs(30));
     let unknown = TokenBuilder::v2("usr_x").sign(&SigningKey::generate_rs256().with_kid("nope"));
     assert_eq!(v.verify(&unknown).await.unwrap_err().code(), "unknown_key");
     assert_eq!(realm.requests("/connect/jwks"), 3);
@@ -170,12 +177,18 @@ async fn random_kid_flood_causes_at_most_one_fetch_per_interval() {
 #[tokio::test]
 async fn known_kid_verifies_while_the_jwks_is_down() {
     let realm = FakeRealm::start().await;
-    let v = jwks_verifier(&realm, Duration::from_millis(50));
+    let clock = ManualClock::new();
+    let v = Verifier::builder()
+        .loginrocket_url(realm.loginrocket_url())
+        .realm(realm.realm_id())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let frank = realm.login("frank@example.com");
     v.verify(&frank.token).await.unwrap();
 
     realm.fail_always(Fault::Status(503));
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    clock.advance(Duration::from_secs(30));
     // An unknown kid forces a refetch, which fails: that is "cannot verify now" (503)...
     let unknown =
         TokenBuilder::v2("usr_x").sign(&SigningKey::generate_rs256().with_kid("rotated?"));
@@ -207,8 +220,10 @@ async fn jwks_faults_are_unavailable_not_invalid() {
         Fault::Redirect("http://evil.example/jwks".into()),
     ] {
         let v = jwks_verifier(&realm, Duration::from_secs(30));
-        realm.fail_next(1, fault.clone());
-        let err = v.verify(&token).await.unwrap_err();
+        // A connection dropped before any answer is retried once: drop both.
+        let times = if fault == Fault::DropConnection { 2 } else { 1 };
+        realm.fail_next(times, fault.clone());
+        let err = v.verify(&token).await.expect_err(&format!("{fault:?}"));
         assert_eq!(err.code(), "unavailable", "{fault:?}");
     }
     // Same-origin redirects are followed.
@@ -231,4 +246,136 @@ async fn a_slow_jwks_is_cut_off_by_the_api_timeout() {
     let err = v.verify(&token).await.unwrap_err();
     assert_eq!(err.code(), "unavailable");
     assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+fn clocked_verifier(realm: &FakeRealm, clock: &ManualClock) -> Verifier {
+    Verifier::builder()
+        .loginrocket_url(realm.loginrocket_url())
+        .realm(realm.realm_id())
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_first_fetch_is_retried_after_a_short_backoff() {
+    let realm = FakeRealm::start().await;
+    let clock = ManualClock::new();
+    let v = clocked_verifier(&realm, &clock);
+    let frank = realm.login("frank@example.com");
+    realm.fail_next_on("/connect/jwks", 1, Fault::Status(503));
+    assert!(v.verify(&frank.token).await.unwrap_err().is_unavailable());
+    // Within the back-off the failure is shared, not refetched...
+    clock.advance(Duration::from_millis(400));
+    assert!(v.verify(&frank.token).await.unwrap_err().is_unavailable());
+    assert_eq!(realm.requests("/connect/jwks"), 1);
+    // ...and half a second after the failure, the next verification fetches again: not the
+    // 30 s refresh interval.
+    clock.advance(Duration::from_millis(100));
+    assert_eq!(
+        v.verify(&frank.token).await.unwrap().user_id(),
+        frank.user.id
+    );
+    assert_eq!(realm.requests("/connect/jwks"), 2);
+}
+
+#[tokio::test]
+async fn the_backoff_doubles_while_the_jwks_keeps_failing_up_to_the_interval() {
+    let realm = FakeRealm::start().await;
+    let clock = ManualClock::new();
+    let v = clocked_verifier(&realm, &clock);
+    let frank = realm.login("frank@example.com");
+    realm.fail_always_on("/connect/jwks", Fault::Status(500));
+    assert!(v.verify(&frank.token).await.unwrap_err().is_unavailable());
+    let mut fetches = 1;
+    assert_eq!(realm.requests("/connect/jwks"), fetches);
+    // Each failure waits twice as long as the one before, never longer than the interval.
+    for wait_ms in [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000] {
+        clock.advance(Duration::from_millis(wait_ms - 1));
+        assert!(v.verify(&frank.token).await.unwrap_err().is_unavailable());
+        assert_eq!(
+            realm.requests("/connect/jwks"),
+            fetches,
+            "before {wait_ms} ms"
+        );
+        clock.advance(Duration::from_millis(1));
+        assert!(v.verify(&frank.token).await.unwrap_err().is_unavailable());
+        fetches += 1;
+        assert_eq!(
+            realm.requests("/connect/jwks"),
+            fetches,
+            "after {wait_ms} ms"
+        );
+    }
+}
+
+/// Read one HTTP request head (a GET has no body).
+async fn read_head(c: &mut TcpStream) -> bool {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        match c.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    true
+}
+
+async fn answer(c: &mut TcpStream, body: &str) {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
+    c.write_all(body.as_bytes()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_pooled_connection_closed_by_the_server_does_not_fail_a_refetch() {
+    let old = SigningKey::generate_rs256().with_kid("old");
+    let new = SigningKey::generate_rs256().with_kid("new");
+    let first = serde_json::json!({"keys": [old.jwk()]}).to_string();
+    let later = serde_json::json!({"keys": [old.jwk(), new.jwk()]}).to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    tokio::spawn(async move {
+        // The first connection answers one request, then takes the next one and closes, as a
+        // server does that dropped an idle keep-alive connection just as it was reused.
+        let (mut c, _) = listener.accept().await.unwrap();
+        counted.fetch_add(1, Ordering::SeqCst);
+        assert!(read_head(&mut c).await);
+        answer(&mut c, &first).await;
+        read_head(&mut c).await;
+        drop(c);
+        loop {
+            let (mut c, _) = listener.accept().await.unwrap();
+            counted.fetch_add(1, Ordering::SeqCst);
+            while read_head(&mut c).await {
+                answer(&mut c, &later).await;
+            }
+        }
+    });
+    let clock = ManualClock::new();
+    let v = Verifier::builder()
+        .loginrocket_url(url)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    assert!(
+        v.verify(&TokenBuilder::v2("usr_a").sign(&old))
+            .await
+            .is_ok()
+    );
+    clock.advance(Duration::from_secs(30));
+    // A token under the rotated key: the refetch goes out on the pooled connection, which
+    // the server closes; the GET is sent again on a new one.
+    let s = v
+        .verify(&TokenBuilder::v2("usr_b").sign(&new))
+        .await
+        .unwrap();
+    assert_eq!(s.user_id(), "usr_b");
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
 }

@@ -164,7 +164,9 @@ async fn failure_matrix() {
             .clock(clock.clone())
             .build()
             .unwrap();
-        realm.fail_next(1, fault.clone());
+        // A connection dropped before any answer is retried once: drop both.
+        let times = if fault == Fault::DropConnection { 2 } else { 1 };
+        realm.fail_next(times, fault.clone());
         let err = v.verify(&token).await.unwrap_err();
         assert_eq!(err.code(), code, "{fault:?}");
         assert!(err.is_unavailable(), "{fault:?} must be a 503");
@@ -196,13 +198,14 @@ async fn every_fault_is_seen_by_a_cold_verifier_and_never_cached() {
         let clock = ManualClock::new();
         let v = online(&realm).clock(clock.clone()).build().unwrap();
         let before = realm.requests("/v2/sessions");
-        realm.fail_next(1, fault.clone());
+        let times = if fault == Fault::DropConnection { 2 } else { 1 };
+        realm.fail_next(times, fault.clone());
         let err = v.verify(&token).await.unwrap_err();
         assert!(err.is_unavailable());
         // A Retry-After holds every caller until it has passed.
         clock.advance(err.retry_after().unwrap_or_default());
         assert!(v.verify(&token).await.is_ok(), "{fault:?} was not cached");
-        assert_eq!(realm.requests("/v2/sessions"), before + 2);
+        assert_eq!(realm.requests("/v2/sessions"), before + times as u64 + 1);
         assert_eq!(v.cache_stats().hits, 0);
     }
 }
@@ -487,4 +490,17 @@ async fn hybrid_takes_the_session_id_from_the_api_when_the_token_has_none() {
     let bob = realm.login_with("bob@example.com", |t| t.without("sid"));
     realm.revoke(&bob);
     assert_eq!(v.verify(&bob.token).await.unwrap_err().code(), "revoked");
+}
+
+#[tokio::test]
+async fn a_connection_dropped_before_the_answer_is_retried_once() {
+    let realm = FakeRealm::start().await;
+    let v = online(&realm).build().unwrap();
+    let frank = realm.login("frank@example.com");
+    realm.fail_next_on("/v2/sessions", 1, Fault::DropConnection);
+    assert_eq!(
+        v.verify(&frank.token).await.unwrap().user_id(),
+        frank.user.id
+    );
+    assert_eq!(realm.requests("/v2/sessions"), 2);
 }
