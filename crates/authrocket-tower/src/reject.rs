@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use authrocket_verify::VerifyError;
+use authrocket_verify::{ErrorKind, VerifyError};
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, Response, StatusCode};
@@ -26,13 +26,27 @@ pub struct Rejection<'a> {
 }
 
 impl Rejection<'_> {
-    /// 401 for a missing or invalid token, 503 when it cannot be verified now.
+    /// 401 for a missing or invalid token, 503 when it cannot be verified now, 400 when the
+    /// request's credentials are ambiguous or unreadable.
     pub fn status(&self) -> StatusCode {
-        if self.error.is_unavailable() {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            StatusCode::UNAUTHORIZED
-        }
+        status(self.error)
+    }
+}
+
+fn status(error: &VerifyError) -> StatusCode {
+    match error.kind() {
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+        _ => StatusCode::UNAUTHORIZED,
+    }
+}
+
+/// The gRPC status for a rejection: 14 UNAVAILABLE, 3 INVALID_ARGUMENT, 16 UNAUTHENTICATED.
+fn grpc_code(error: &VerifyError) -> u16 {
+    match error.kind() {
+        ErrorKind::Unavailable => 14,
+        ErrorKind::InvalidRequest => 3,
+        _ => 16,
     }
 }
 
@@ -128,6 +142,7 @@ fn retry_after(headers: &mut HeaderMap, error: &VerifyError) {
 /// | --- | --- | --- |
 /// | no token | 401, `WWW-Authenticate: Bearer realm="…"` | 200, `grpc-status: 16` |
 /// | invalid token | 401, `WWW-Authenticate: Bearer realm="…", error="invalid_token", error_description="…"` | 200, `grpc-status: 16` |
+/// | ambiguous or unreadable credentials | 400, `WWW-Authenticate: Bearer realm="…", error="invalid_request", error_description="…"` | 200, `grpc-status: 3` |
 /// | cannot verify now | 503, `Retry-After` | 200, `grpc-status: 14` |
 ///
 /// HTTP bodies are `{"error":"invalid_token","error_description":"token has expired","code":"expired"}`.
@@ -135,8 +150,7 @@ pub fn default_rejection(rejection: &Rejection<'_>) -> Response<Bytes> {
     let e = rejection.error;
     let description = e.to_string();
     if rejection.grpc {
-        let code = if e.is_unavailable() { 14 } else { 16 };
-        let mut res = grpc_status(code, &format!("{description} ({})", e.code()));
+        let mut res = grpc_status(grpc_code(e), &format!("{description} ({})", e.code()));
         if e.is_unavailable() {
             retry_after(res.headers_mut(), e);
         }
@@ -153,17 +167,19 @@ pub fn default_rejection(rejection: &Rejection<'_>) -> Response<Bytes> {
         retry_after(res.headers_mut(), e);
         return res;
     }
-    let (error, challenge) = match e {
-        VerifyError::MissingToken => ("missing_token", format!("Bearer realm=\"{realm}\"")),
-        _ => (
-            "invalid_token",
-            format!(
-                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{}\"",
-                quoted(&description)
-            ),
+    let error = match (e, e.kind()) {
+        (VerifyError::MissingToken, _) => "missing_token",
+        (_, ErrorKind::InvalidRequest) => "invalid_request",
+        _ => "invalid_token",
+    };
+    let challenge = match e {
+        VerifyError::MissingToken => format!("Bearer realm=\"{realm}\""),
+        _ => format!(
+            "Bearer realm=\"{realm}\", error=\"{error}\", error_description=\"{}\"",
+            quoted(&description)
         ),
     };
-    let mut res = json_error(StatusCode::UNAUTHORIZED, error, &description, e.code());
+    let mut res = json_error(status(e), error, &description, e.code());
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         res.headers_mut().insert(WWW_AUTHENTICATE, v);
     }

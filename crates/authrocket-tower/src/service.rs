@@ -11,7 +11,7 @@ use crate::body::ResponseBody;
 use crate::future::{Decision, ResponseFuture};
 use crate::layer::{AuthMode, AuthRocketLayer, Shared};
 use crate::reject::is_grpc;
-use crate::token::TokenSource;
+use crate::token::{TokenSource, Unusable};
 
 /// Middleware that verifies the AuthRocket token of each request before calling `S`.
 ///
@@ -60,10 +60,14 @@ impl<S> AuthRocket<S> {
     }
 }
 
+/// What the request presents: a token and where it was, nothing, or credentials that cannot
+/// be used.
+type Found = Result<Option<(String, TokenSource)>, Unusable>;
+
 /// Verify what the request carries and decide what happens to it.
-async fn decide(shared: Arc<Shared>, found: Option<(String, TokenSource)>, grpc: bool) -> Decision {
+async fn decide(shared: Arc<Shared>, found: Found, grpc: bool) -> Decision {
     let (error, source) = match found {
-        Some((token, source)) => match shared.verifier.verify(&token).await {
+        Ok(Some((token, source))) => match shared.verifier.verify(&token).await {
             Ok(session) => {
                 return Decision::Pass {
                     session: Some(session),
@@ -73,7 +77,13 @@ async fn decide(shared: Arc<Shared>, found: Option<(String, TokenSource)>, grpc:
             }
             Err(e) => (e, Some(source)),
         },
-        None => (VerifyError::MissingToken, None),
+        Ok(None) => (VerifyError::MissingToken, None),
+        Err(unusable) => (
+            VerifyError::InvalidRequest {
+                reason: unusable.reason,
+            },
+            Some(unusable.source),
+        ),
     };
     match shared.mode {
         AuthMode::Optional => {
@@ -121,10 +131,10 @@ where
         // Fast path: a token verified a moment ago is answered from the verifier's hot table,
         // synchronously — no boxed future, no await.
         let shared = &self.shared;
-        let hot = shared
-            .sources
-            .find(req.headers())
-            .and_then(|(token, _)| shared.verifier.cached(token));
+        let hot = match shared.sources.find(req.headers()) {
+            Ok(Some((token, _))) => shared.verifier.cached(token),
+            _ => None,
+        };
         if let Some(session) = hot {
             crate::future::admit(&mut req, Some(session), None, shared);
             return ResponseFuture::calling(ready.call(req), Arc::clone(shared));
@@ -134,7 +144,7 @@ where
             .shared
             .sources
             .find(req.headers())
-            .map(|(t, s)| (t.to_owned(), s));
+            .map(|found| found.map(|(t, s)| (t.to_owned(), s)));
         let verify = Box::pin(decide(Arc::clone(&self.shared), found, grpc));
         ResponseFuture::new(verify, ready, req, Arc::clone(&self.shared))
     }

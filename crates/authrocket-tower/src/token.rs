@@ -37,52 +37,124 @@ impl Default for TokenSources {
     }
 }
 
-/// The token of an `Authorization` value when its scheme is Bearer (any case).
-/// `Some("")` for a Bearer header without a token.
-pub(crate) fn bearer(value: &str) -> Option<&str> {
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| rest.trim_matches(' '))
+/// Why the request's credentials cannot be used: it is ambiguous or unreadable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unusable {
+    pub(crate) reason: &'static str,
+    pub(crate) source: TokenSource,
 }
 
-/// The value of cookie `name` in the request's `Cookie` header(s).
-pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim().trim_matches('"'))
+impl Unusable {
+    fn new(reason: &'static str, source: TokenSource) -> Self {
+        Self { reason, source }
+    }
+}
+
+/// The token in an `Authorization` value: `Some` for `Bearer <token>` (scheme in any case,
+/// one or more spaces), `None` for another scheme (not ours to judge), an error for a value
+/// that is not readable: anything but visible ASCII and spaces (a tab for the space,
+/// obs-text), or a Bearer credential that is empty or more than one token.
+pub(crate) fn bearer(value: &[u8]) -> Result<Option<&str>, &'static str> {
+    if value.iter().any(|&b| b != b' ' && !b.is_ascii_graphic()) {
+        return Err("the Authorization field is not readable");
+    }
+    let value =
+        std::str::from_utf8(value).map_err(|_| "the Authorization field is not readable")?;
+    if value.trim_matches(' ').is_empty() {
+        return Err("the Authorization field is empty");
+    }
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = rest.trim_matches(' ');
+    if token.is_empty() || token.contains(' ') {
+        return Err("the Bearer credential is empty or not a single token");
+    }
+    Ok(Some(token))
+}
+
+/// The one value of cookie `name` in the request's `Cookie` header(s): several cookies of
+/// that name with different values are ambiguous. Other cookies may hold anything.
+pub(crate) fn cookie<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+) -> Result<Option<&'h str>, &'static str> {
+    let mut found: Option<&'h [u8]> = None;
+    for value in headers.get_all(COOKIE) {
+        for pair in value.as_bytes().split(|&b| b == b';') {
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            if pair[..eq].trim_ascii() != name.as_bytes() {
+                continue;
+            }
+            let v = pair[eq + 1..].trim_ascii();
+            let v = v
+                .strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
+                .unwrap_or(v);
+            match found {
+                _ if v.is_empty() => {}
+                Some(seen) if seen != v => {
+                    return Err("several token cookies with different values");
+                }
+                _ => found = Some(v),
+            }
+        }
+    }
+    found
+        .map(|v| std::str::from_utf8(v).map_err(|_| "the token cookie is not readable"))
+        .transpose()
+}
+
+/// The one field `name`, if present: a second field is ambiguous.
+fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<Option<&'h [u8]>, &'static str> {
+    let mut all = headers.get_all(name).iter();
+    match (all.next(), all.next()) {
+        (Some(_), Some(_)) => Err("more than one field carries credentials"),
+        (one, _) => Ok(one.map(|v| v.as_bytes())),
+    }
 }
 
 impl TokenSources {
-    /// The first token found, and where. An empty token counts as found (and will be
-    /// rejected as malformed), so `Authorization: Bearer` alone is not "anonymous".
-    pub(crate) fn find<'h>(&self, headers: &'h HeaderMap) -> Option<(&'h str, TokenSource)> {
+    /// The token the request presents, and where: `Authorization: Bearer` first, then the
+    /// custom header, then the cookie. An `Authorization` field that is present but unreadable
+    /// is an error, never a reason to look at the cookie; so are two `Authorization` fields
+    /// and several token cookies with different values.
+    pub(crate) fn find<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> Result<Option<(&'h str, TokenSource)>, Unusable> {
         if self.bearer {
-            let found = headers
-                .get_all(AUTHORIZATION)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(bearer);
-            if let Some(token) = found {
-                return Some((token, TokenSource::Bearer));
+            let field = single(headers, &AUTHORIZATION)
+                .map_err(|r| Unusable::new(r, TokenSource::Bearer))?;
+            if let Some(value) = field {
+                let token = bearer(value).map_err(|r| Unusable::new(r, TokenSource::Bearer))?;
+                if let Some(token) = token {
+                    return Ok(Some((token, TokenSource::Bearer)));
+                }
             }
         }
         if let Some(name) = &self.header {
-            if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
-                return Some((bearer(v).unwrap_or(v.trim()), TokenSource::Header));
+            let unusable = |r| Unusable::new(r, TokenSource::Header);
+            if let Some(value) = single(headers, name).map_err(unusable)? {
+                let token = match bearer(value).map_err(unusable)? {
+                    Some(token) => token,
+                    None => std::str::from_utf8(value)
+                        .map(str::trim)
+                        .map_err(|_| unusable("the token header is not readable"))?,
+                };
+                return Ok(Some((token, TokenSource::Header)));
             }
         }
         if let Some(name) = &self.cookie {
-            if let Some(v) = cookie(headers, name).filter(|v| !v.is_empty()) {
-                return Some((v, TokenSource::Cookie));
+            let found = cookie(headers, name).map_err(|r| Unusable::new(r, TokenSource::Cookie))?;
+            if let Some(v) = found {
+                return Ok(Some((v, TokenSource::Cookie)));
             }
         }
-        None
+        Ok(None)
     }
 }
 
@@ -105,24 +177,68 @@ mod tests {
     #[test]
     fn bearer_scheme_is_case_insensitive() {
         for v in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR   abc"] {
-            assert_eq!(bearer(v), Some("abc"), "{v}");
+            assert_eq!(bearer(v.as_bytes()), Ok(Some("abc")), "{v}");
         }
-        assert_eq!(bearer("Basic abc"), None);
-        assert_eq!(bearer("Bearer"), Some(""));
-        assert_eq!(bearer("Bearerabc"), None);
+        assert_eq!(bearer(b"Basic abc"), Ok(None), "another scheme is not ours");
+        assert_eq!(bearer(b"Bearerabc"), Ok(None));
+    }
+
+    #[test]
+    fn unreadable_authorization_values_are_errors() {
+        for v in [
+            &b"Bearer"[..],
+            b"Bearer ",
+            b"Bearer\tabc",
+            b"Bearer a b",
+            b"",
+            b"   ",
+            b"Bearer \xe2\x82\xac",
+        ] {
+            assert!(bearer(v).is_err(), "{:?}", String::from_utf8_lossy(v));
+        }
+    }
+
+    fn found<'h>(s: &TokenSources, h: &'h HeaderMap) -> Option<(&'h str, TokenSource)> {
+        s.find(h).expect("unambiguous")
     }
 
     #[test]
     fn bearer_wins_over_cookie_and_cookie_is_found_among_others() {
         let s = TokenSources::default();
         let h = headers(&[("authorization", "Bearer b"), ("cookie", "arToken=c")]);
-        assert_eq!(s.find(&h), Some(("b", TokenSource::Bearer)));
+        assert_eq!(found(&s, &h), Some(("b", TokenSource::Bearer)));
         let h = headers(&[("cookie", "a=1; arToken=c; z=2")]);
-        assert_eq!(s.find(&h), Some(("c", TokenSource::Cookie)));
+        assert_eq!(found(&s, &h), Some(("c", TokenSource::Cookie)));
         let h = headers(&[("cookie", "a=1"), ("cookie", "arToken=d")]);
-        assert_eq!(s.find(&h), Some(("d", TokenSource::Cookie)));
+        assert_eq!(found(&s, &h), Some(("d", TokenSource::Cookie)));
         let h = headers(&[("authorization", "Basic xyz"), ("cookie", "arTokenX=1")]);
-        assert_eq!(s.find(&h), None);
+        assert_eq!(found(&s, &h), None);
+        // The same value twice is not ambiguous; an empty one does not count.
+        let h = headers(&[("cookie", "arToken=e; arToken=e"), ("cookie", "arToken=")]);
+        assert_eq!(found(&s, &h), Some(("e", TokenSource::Cookie)));
+    }
+
+    #[test]
+    fn ambiguous_or_unreadable_credentials_are_never_resolved_by_picking_one() {
+        let s = TokenSources::default();
+        let cases: [&[(&str, &str)]; 4] = [
+            &[("authorization", "Bearer a"), ("authorization", "Bearer b")],
+            &[("cookie", "arToken=a; arToken=b")],
+            &[("cookie", "arToken=a"), ("cookie", "x=1; arToken=b")],
+            // Unreadable Authorization: rejected, not skipped in favour of the cookie.
+            &[("authorization", "Bearer\ta"), ("cookie", "arToken=c")],
+        ];
+        for pairs in cases {
+            let h = headers(pairs);
+            assert!(s.find(&h).is_err(), "{pairs:?}");
+        }
+        let mut h = headers(&[("cookie", "arToken=c")]);
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xff").unwrap(),
+        );
+        let err = s.find(&h).unwrap_err();
+        assert_eq!(err.source, TokenSource::Bearer);
     }
 
     #[test]
@@ -137,11 +253,13 @@ mod tests {
             ("cookie", "session=c"),
             ("x-token", "h"),
         ]);
-        assert_eq!(s.find(&h), Some(("h", TokenSource::Header)));
+        assert_eq!(found(&s, &h), Some(("h", TokenSource::Header)));
         let h = headers(&[
             ("authorization", "Bearer b"),
             ("cookie", "arToken=x; session=c"),
         ]);
-        assert_eq!(s.find(&h), Some(("c", TokenSource::Cookie)));
+        assert_eq!(found(&s, &h), Some(("c", TokenSource::Cookie)));
+        let h = headers(&[("x-token", "a"), ("x-token", "b")]);
+        assert!(s.find(&h).is_err());
     }
 }

@@ -152,7 +152,8 @@ async fn required_mode_invalid_tokens_are_401_invalid_token() {
         (bad::wrong_key(&key()), "bad_signature"),
         (bad::alg_none(), "malformed"),
         (bad::garbage(), "malformed"),
-        (String::new(), "missing_token"),
+        // (`Bearer` with an empty credential is a 400 invalid_request now: see
+        // ambiguous_or_unreadable_credentials_are_invalid_request.)
     ];
     for (token, code) in &cases {
         let a = send(&router, &[("authorization", &bearer(token))]).await;
@@ -330,6 +331,17 @@ async fn grpc_requests_get_grpc_statuses() {
     )
     .await;
     assert_eq!((a.status, a.header("grpc-status")), (StatusCode::OK, "16"));
+    // Ambiguous credentials: INVALID_ARGUMENT.
+    let a = send(
+        &router,
+        &[
+            grpc,
+            ("authorization", "Bearer a"),
+            ("authorization", "Bearer b"),
+        ],
+    )
+    .await;
+    assert_eq!((a.status, a.header("grpc-status")), (StatusCode::OK, "3"));
     let frank = realm.login("frank@example.com");
     realm.fail_next(1, Fault::Status(500));
     let a = send(&router, &[grpc, ("authorization", &bearer(&frank.token))]).await;
@@ -519,4 +531,70 @@ async fn the_layer_is_cheap_to_clone_and_debug_hides_secrets() {
     assert!(!dbg.contains(SECRET), "{dbg}");
     assert!(dbg.contains("Required"));
     let _clone = layer.clone();
+}
+
+#[tokio::test]
+async fn ambiguous_or_unreadable_credentials_are_invalid_request() {
+    let (router, calls) = app(AuthRocketLayer::new(offline()));
+    let frank = TokenBuilder::v2("usr_frank").sign(&key());
+    let mallory = TokenBuilder::v2("usr_mallory").sign(&key());
+    let (frank_bearer, mallory_bearer) = (bearer(&frank), bearer(&mallory));
+    let frank_cookie = format!("arToken={frank}");
+    let two_cookies = format!("arToken={frank}; arToken={mallory}");
+    let cases: [(&str, Vec<(&str, &str)>); 5] = [
+        (
+            "two Authorization fields",
+            vec![
+                ("authorization", &frank_bearer),
+                ("authorization", &mallory_bearer),
+            ],
+        ),
+        (
+            "two arToken cookies with different values",
+            vec![("cookie", &two_cookies)],
+        ),
+        (
+            "a tab for the space, with a valid cookie",
+            vec![
+                ("authorization", "Bearer\tx.y.z"),
+                ("cookie", &frank_cookie),
+            ],
+        ),
+        (
+            "an empty Bearer credential, with a valid cookie",
+            vec![("authorization", "Bearer"), ("cookie", &frank_cookie)],
+        ),
+        (
+            "two credentials in one field",
+            vec![("authorization", "Bearer a.b.c d.e.f")],
+        ),
+    ];
+    for (what, headers) in &cases {
+        let a = send(&router, headers).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{what}");
+        assert_eq!(a.json()["error"], "invalid_request", "{what}");
+        assert_eq!(a.json()["code"], "invalid_request", "{what}");
+        assert!(
+            a.header("www-authenticate")
+                .contains("error=\"invalid_request\""),
+            "{what}"
+        );
+        assert!(!a.body.contains(&frank) && !a.body.contains(&mallory));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "no handler ran");
+    // The same cookie twice is one credential.
+    let same = format!("arToken={frank}; arToken={frank}");
+    let a = send(&router, &[("cookie", &same)]).await;
+    assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "usr_frank"));
+
+    // Optional mode lets the request through anonymous, saying why.
+    let (router, _) = app(AuthRocketLayer::new(offline()).optional());
+    for (what, headers) in &cases {
+        let a = send(&router, headers).await;
+        assert_eq!(
+            (a.status, a.body.as_str()),
+            (StatusCode::OK, "anonymous:invalid_request"),
+            "{what}"
+        );
+    }
 }

@@ -9,9 +9,11 @@ use std::time::Duration;
 /// Why a token was not accepted.
 ///
 /// Every variant has a stable machine-readable [`code`](VerifyError::code) and belongs to
-/// one of two [kinds](VerifyError::kind): the token itself is not acceptable
-/// ([`ErrorKind::Invalid`], answer 401), or it cannot be checked right now
-/// ([`ErrorKind::Unavailable`], answer 503 and let the client retry).
+/// one of three [kinds](VerifyError::kind): the token itself is not acceptable
+/// ([`ErrorKind::Invalid`], answer 401), it cannot be checked right now
+/// ([`ErrorKind::Unavailable`], answer 503 and let the client retry), or the request does
+/// not say unambiguously which token it presents ([`ErrorKind::InvalidRequest`], answer 400;
+/// raised by middleware that reads the request, never by [`Verifier::verify`](crate::Verifier::verify)).
 ///
 /// ```
 /// use authrocket_verify::{ErrorKind, VerifyError};
@@ -88,6 +90,14 @@ pub enum VerifyError {
     /// The user's token was not the problem, so the caller answers 503, not 401.
     #[error("the session API rejected this server's API credentials")]
     ApiCredentials,
+    /// The request's credentials are ambiguous or unreadable: two `Authorization` fields,
+    /// several token cookies with different values, an `Authorization` field that cannot be
+    /// read. Answer 400 (`invalid_request`); never pick one.
+    #[error("the request's credentials are ambiguous or unreadable: {reason}")]
+    InvalidRequest {
+        /// What is wrong with the request (never a token).
+        reason: &'static str,
+    },
 }
 
 /// The two families of [`VerifyError`]: what a caller should answer.
@@ -98,6 +108,8 @@ pub enum ErrorKind {
     Invalid,
     /// The token cannot be checked right now: answer 503 with `Retry-After`.
     Unavailable,
+    /// The request does not say unambiguously which token it presents: answer 400.
+    InvalidRequest,
 }
 
 impl VerifyError {
@@ -120,14 +132,17 @@ impl VerifyError {
             Self::Revoked => "revoked",
             Self::Unavailable { .. } => "unavailable",
             Self::ApiCredentials => "api_credentials",
+            Self::InvalidRequest { .. } => "invalid_request",
         }
     }
 
-    /// Whether the token is bad ([`ErrorKind::Invalid`]) or could not be checked
-    /// ([`ErrorKind::Unavailable`]).
+    /// Whether the token is bad ([`ErrorKind::Invalid`]), could not be checked
+    /// ([`ErrorKind::Unavailable`]), or the request is ambiguous
+    /// ([`ErrorKind::InvalidRequest`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Unavailable { .. } | Self::ApiCredentials => ErrorKind::Unavailable,
+            Self::InvalidRequest { .. } => ErrorKind::InvalidRequest,
             _ => ErrorKind::Invalid,
         }
     }
