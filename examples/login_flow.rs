@@ -36,24 +36,27 @@ async fn dashboard(LoginRequired(user): LoginRequired) -> String {
 }
 
 async fn logout(logout: Logout) -> Response {
-    logout.redirect_to("http://localhost/")
+    logout.redirect_to("/")
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let realm = FakeRealm::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let app_url = format!("http://localhost:{}", listener.local_addr()?.port());
+    // The app's public URL: the base of the redirect_uris given to LoginRocket. Plain http,
+    // so the token cookie goes without `Secure` (never in production).
     let verifier = VerifierBuilder::from_env_with(|k| realm.env_var(k))?
         .mode(Mode::Hybrid)
+        .app_url(&app_url)
         .build()?;
+    let auth = AuthRocketLayer::new(verifier).optional();
     let app = Router::new()
         .route("/", get(home))
         .route("/dashboard", get(dashboard))
         .route("/logout", get(logout))
-        .layer(AuthRocketLayer::new(verifier.clone()).optional())
-        // Plain http on localhost: drop `Secure` from the cookie (never in production).
-        .layer(LoginRedirectLayer::new(verifier).insecure_cookie_for_local_development());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let app_url = format!("http://localhost:{}", listener.local_addr()?.port());
+        .layer(auth.clone())
+        .layer(LoginRedirectLayer::new(&auth));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     // The "browser": follows redirects by hand and keeps the one cookie.
@@ -93,9 +96,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         match location {
             Some(next) if next.starts_with('/') => url = format!("{app_url}{next}"),
-            Some(next) if next.starts_with("http://localhost/") => {
-                url = format!("{app_url}/");
-            }
             Some(next) => url = next,
             None if url.ends_with("/dashboard") => url = format!("{app_url}/logout"),
             None => break,

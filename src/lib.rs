@@ -23,7 +23,7 @@ pub use authrocket_tower as tower;
 pub use authrocket_verify as verify;
 
 pub use authrocket_axum::{CurrentUser, LoginRedirectLayer, LoginRequired, Logout};
-pub use authrocket_tower::{AuthMode, AuthRocketLayer, RequirePermissionLayer};
+pub use authrocket_tower::{AuthMode, AuthRocketLayer, RequirePermissionLayer, TokenCookie};
 pub use authrocket_verify::{ConfigError, Mode, Session, Verifier, VerifierBuilder, VerifyError};
 
 /// The README's code blocks, compiled as doctests so they cannot drift from the API.

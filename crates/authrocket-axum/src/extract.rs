@@ -5,14 +5,14 @@ use std::ops::Deref;
 
 use authrocket_tower::{AuthContext, is_grpc, missing_layer};
 use authrocket_verify::{Session, VerifyError};
-use axum_core::body::Body;
-use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum_core::response::{IntoResponse, Response};
-use http::header::{HOST, LOCATION, SET_COOKIE};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::header::{LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 
-use authrocket_tower::clear_token_cookie;
+use crate::location::{app_origin, location, redirect_uri as redirect_uri_of, request_url};
 
 /// The signed-in user. Needs [`AuthRocketLayer`](authrocket_tower::AuthRocketLayer) on the
 /// route (required or optional mode).
@@ -139,24 +139,16 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
     }
 }
 
-/// The absolute URL of this request, for LoginRocket's `redirect_uri`: scheme from
-/// `X-Forwarded-Proto`, else `http` for localhost / 127.0.0.1 and `https` otherwise.
-pub(crate) fn request_url(parts: &Parts) -> Option<String> {
-    let host = parts.headers.get(HOST)?.to_str().ok()?;
-    let forwarded = parts
-        .headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok());
-    let local =
-        host.starts_with("localhost") || host.starts_with("127.0.0.1") || host.starts_with("[::1]");
-    let scheme = forwarded.unwrap_or(if local { "http" } else { "https" });
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    Some(format!("{scheme}://{host}{path}"))
-}
-
 /// Like [`CurrentUser`], for browser routes: without a session the browser is redirected
 /// (303) to `<LOGINROCKET_URL>/login?redirect_uri=<this URL>` instead of getting a 401. API
 /// routes should keep [`CurrentUser`].
+///
+/// `<this URL>` is built on the app's public origin: the verifier's
+/// [`app_url`](authrocket_verify::Verifier::app_url) (`AUTHROCKET_APP_URL`); without one, a
+/// loopback `Host` (or the `X-Forwarded-*` headers of a
+/// [trusted proxy](authrocket_verify::VerifierBuilder::trusted_proxies)). When nothing
+/// trustworthy says where the app is, `redirect_uri` is left out and LoginRocket returns to
+/// the realm's default login handler. It never carries `token`, `account` or `session`.
 ///
 /// ```
 /// use authrocket_axum::LoginRequired;
@@ -186,44 +178,55 @@ impl<S: Send + Sync> FromRequestParts<S> for LoginRequired {
         let mut login = base
             .join("login")
             .map_err(|_| CurrentUserRejection::Misconfigured("LOGINROCKET_URL"))?;
-        if let Some(here) = request_url(parts) {
-            login.query_pairs_mut().append_pair("redirect_uri", &here);
+        match request_url(parts, ctx.verifier()) {
+            Some(here) => {
+                login.query_pairs_mut().append_pair("redirect_uri", &here);
+            }
+            None => tracing::debug!(
+                "authrocket: no trusted app URL for this request (set AUTHROCKET_APP_URL); \
+                 redirecting to login without redirect_uri"
+            ),
         }
         Err(CurrentUserRejection::LoginRedirect(login.into()))
     }
 }
 
-/// Logs the browser out: clears the token cookie and sends the browser to
-/// `<LOGINROCKET_URL>/logout?session=<sid>&redirect_uri=…`, which ends the AuthRocket
-/// session. Works on routes with the layer in either mode.
+/// Logs the browser out: clears the token cookie (with the attributes it was set with) and
+/// sends the browser to `<LOGINROCKET_URL>/logout?session=<sid>&redirect_uri=…`, which ends
+/// the AuthRocket session. Works on routes with the layer in either mode.
 ///
 /// ```
 /// use authrocket_axum::Logout;
 /// use axum::response::Response;
 ///
 /// async fn logout(logout: Logout) -> Response {
-///     logout.redirect_to("https://app.example.com/")
+///     logout.redirect_to("/") // back to the app's home page
 /// }
 /// # let _: axum::Router = axum::Router::new().route("/logout", axum::routing::get(logout));
 /// ```
 #[derive(Debug, Clone)]
 pub struct Logout {
     ctx: AuthContext,
+    /// The app's public origin for this request, when something trustworthy says it.
+    origin: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Logout {
     type Rejection = CurrentUserRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Logout {
-            ctx: context(parts, "the Logout extractor")?.clone(),
-        })
+        let ctx = context(parts, "the Logout extractor")?.clone();
+        let origin = app_origin(parts, ctx.verifier());
+        Ok(Logout { ctx, origin })
     }
 }
 
 impl Logout {
-    /// The LoginRocket logout URL for this session, returning to `redirect_uri`. `None`
-    /// without `LOGINROCKET_URL`.
+    /// The LoginRocket logout URL for this session, returning to `redirect_uri`: a path on
+    /// this app (`/`, made absolute on the app's public origin as for [`LoginRequired`]) or an
+    /// absolute http(s) URL. `token`, `account` and `session` are removed from it; when it
+    /// cannot be made a trustworthy absolute URL it is left out (LoginRocket then uses the
+    /// realm's default). `None` without `LOGINROCKET_URL`.
     pub fn url(&self, redirect_uri: &str) -> Option<String> {
         let mut url = self.ctx.verifier().loginrocket_url()?.join("logout").ok()?;
         {
@@ -231,7 +234,9 @@ impl Logout {
             if let Some(sid) = self.ctx.session().and_then(|s| s.session_id()) {
                 q.append_pair("session", sid);
             }
-            q.append_pair("redirect_uri", redirect_uri);
+            if let Some(back) = redirect_uri_of(redirect_uri, self.origin.as_deref()) {
+                q.append_pair("redirect_uri", &back);
+            }
         }
         Some(url.into())
     }
@@ -241,12 +246,12 @@ impl Logout {
     pub fn redirect_to(&self, redirect_uri: &str) -> Response {
         let location = self
             .url(redirect_uri)
-            .unwrap_or_else(|| redirect_uri.to_owned());
+            .unwrap_or_else(|| location(redirect_uri));
         let mut res = StatusCode::SEE_OTHER.into_response();
         if let Ok(v) = HeaderValue::from_str(&location) {
             res.headers_mut().insert(LOCATION, v);
         }
-        if let Some(v) = self.ctx.cookie_name().and_then(clear_token_cookie) {
+        if let Some(v) = self.ctx.token_cookie().and_then(|c| c.clear()) {
             res.headers_mut().append(SET_COOKIE, v);
         }
         res

@@ -11,16 +11,17 @@
 //! }
 //!
 //! async fn logout(logout: Logout) -> Response {
-//!     logout.redirect_to("https://app.example.com/")
+//!     logout.redirect_to("/")
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let verifier = authrocket_verify::Verifier::from_env()?;
+//! let verifier = authrocket_verify::Verifier::from_env()?; // AUTHROCKET_APP_URL, …
+//! let auth = AuthRocketLayer::new(verifier).optional();
 //! let app: Router = Router::new()
 //!     .route("/me", get(me))
 //!     .route("/logout", get(logout))
-//!     .layer(AuthRocketLayer::new(verifier.clone()).optional())
-//!     .layer(LoginRedirectLayer::new(verifier));
+//!     .layer(auth.clone())
+//!     .layer(LoginRedirectLayer::new(&auth));
 //! # let _ = app; Ok(()) }
 //! ```
 //!
@@ -34,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod extract;
+mod location;
 mod login;
 
 pub use authrocket_tower::{AuthContext, AuthRocketLayer, RequirePermissionLayer};

@@ -1,30 +1,30 @@
-//! [`LoginRedirectLayer`]: completes a LoginRocket Web login (SPEC §6).
+//! [`LoginRedirectLayer`]: completes a LoginRocket Web login.
 //!
 //! LoginRocket sends the browser back to your app with `?token=…`. On such a `GET` this layer
-//! verifies the token and, when it is valid, stores it in the `arToken` cookie
-//! (`HttpOnly; Secure; SameSite=Lax; Path=/`, expiring with the token) and redirects (303) to
-//! the same URL without `token`, `account` and `session`, so the token leaves the address
-//! bar and the history. An invalid `?token=` is ignored: the request goes on, anonymous.
+//! verifies the token and, when it is valid, stores it in the layer's token cookie
+//! (`arToken`, `HttpOnly; SameSite=Lax; Path=/`, `Secure` unless the app is served over plain
+//! http, expiring with the token) and redirects (303) to the same path without `token`,
+//! `account` and `session`, so the token leaves the address bar and the history. The
+//! `Location` is always a path on this app: a request path like `//evil.example/` cannot turn
+//! it into another host. An invalid `?token=` is ignored: the request goes on, anonymous.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use authrocket_tower::{DEFAULT_COOKIE, ResponseBody, set_token_cookie};
+use authrocket_tower::{AuthRocketLayer, ResponseBody, TokenCookie};
 use authrocket_verify::Verifier;
 use bytes::Bytes;
 use http::header::{LOCATION, SET_COOKIE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use percent_encoding::percent_decode_str;
 use tower_layer::Layer;
 use tower_service::Service;
 
-/// The query parameters LoginRocket adds, removed from the URL after a login.
-const STRIPPED: [&str; 3] = ["token", "account", "session"];
+use crate::location::{same_origin_location, split_login_params};
 
-/// Completes LoginRocket Web logins on any route it wraps. Put it *outside*
-/// [`AuthRocketLayer`](authrocket_tower::AuthRocketLayer) (added after it with
+/// Completes LoginRocket Web logins on any route it wraps, storing the token in the cookie of
+/// the [`AuthRocketLayer`] it is made from (one place owns the cookie's name and attributes,
+/// so it is cleared exactly as it was set). Put it *outside* that layer (added after it with
 /// `Router::layer`), or on the route LoginRocket returns to.
 ///
 /// ```
@@ -33,40 +33,27 @@ const STRIPPED: [&str; 3] = ["token", "account", "session"];
 /// use axum::{Router, routing::get};
 ///
 /// # fn app(verifier: authrocket_verify::Verifier) -> Router {
+/// let auth = AuthRocketLayer::new(verifier).optional();
 /// Router::new()
 ///     .route("/", get(|| async { "home" }))
-///     .layer(AuthRocketLayer::new(verifier.clone()).optional())
-///     .layer(LoginRedirectLayer::new(verifier))
+///     .layer(auth.clone())
+///     .layer(LoginRedirectLayer::new(&auth))
 /// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct LoginRedirectLayer {
     verifier: Verifier,
-    cookie: Arc<str>,
-    secure: bool,
+    cookie: TokenCookie,
 }
 
 impl LoginRedirectLayer {
-    /// Verify `?token=` with `verifier`, store it in the `arToken` cookie.
-    pub fn new(verifier: Verifier) -> Self {
+    /// Verify `?token=` with `auth`'s verifier and store it in `auth`'s token cookie (the
+    /// default `arToken` cookie when `auth` reads none).
+    pub fn new(auth: &AuthRocketLayer) -> Self {
         Self {
-            verifier,
-            cookie: DEFAULT_COOKIE.into(),
-            secure: true,
+            verifier: auth.verifier().clone(),
+            cookie: auth.token_cookie().cloned().unwrap_or_default(),
         }
-    }
-
-    /// Store the token in this cookie instead of `arToken`.
-    pub fn cookie_name(mut self, name: impl Into<Arc<str>>) -> Self {
-        self.cookie = name.into();
-        self
-    }
-
-    /// Leave `Secure` off the cookie, so it works on plain-http `localhost`. Never in
-    /// production: the token could then travel unencrypted.
-    pub fn insecure_cookie_for_local_development(mut self) -> Self {
-        self.secure = false;
-        self
     }
 }
 
@@ -85,28 +72,6 @@ impl<S> Layer<S> for LoginRedirectLayer {
 pub struct LoginRedirect<S> {
     inner: S,
     config: LoginRedirectLayer,
-}
-
-/// The `token` value and the query without `token`, `account`, `session` — the other
-/// parameters kept exactly as they were written.
-pub(crate) fn take_token(query: &str) -> Option<(String, String)> {
-    let mut token = None;
-    let mut kept = Vec::new();
-    for part in query.split('&').filter(|p| !p.is_empty()) {
-        let (raw_key, raw_value) = part.split_once('=').unwrap_or((part, ""));
-        let key = percent_decode_str(raw_key).decode_utf8_lossy();
-        if key == "token" && token.is_none() {
-            token = Some(
-                percent_decode_str(raw_value)
-                    .decode_utf8_lossy()
-                    .into_owned(),
-            );
-        }
-        if !STRIPPED.contains(&key.as_ref()) {
-            kept.push(part);
-        }
-    }
-    token.filter(|t| !t.is_empty()).map(|t| (t, kept.join("&")))
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -128,9 +93,13 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let found = (req.method() == Method::GET)
-            .then(|| req.uri().query().and_then(take_token))
-            .flatten();
+        let found = match (req.method(), req.uri().query()) {
+            (&Method::GET, Some(query)) => match split_login_params(query) {
+                (Some(token), rest) => Some((token, rest)),
+                (None, _) => None,
+            },
+            _ => None,
+        };
         let Some((token, rest)) = found else {
             let fut = inner.call(req);
             return Box::pin(async move { Ok(fut.await?.map(ResponseBody::inner)) });
@@ -139,26 +108,14 @@ where
         Box::pin(async move {
             match config.verifier.verify(&token).await {
                 Ok(session) => {
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs() as i64);
-                    let max_age = session
-                        .expires_at()
-                        .map(|exp| u64::try_from(exp - now).unwrap_or(0));
-                    let path = req.uri().path();
-                    let location = if rest.is_empty() {
-                        path.to_owned()
-                    } else {
-                        format!("{path}?{rest}")
-                    };
+                    let max_age = config.verifier.time_left(&session);
+                    let location = same_origin_location(req.uri().path(), &rest);
                     let mut res = Response::new(ResponseBody::full(Bytes::new()));
                     *res.status_mut() = StatusCode::SEE_OTHER;
                     if let Ok(v) = HeaderValue::from_str(&location) {
                         res.headers_mut().insert(LOCATION, v);
                     }
-                    if let Some(v) =
-                        set_token_cookie(&config.cookie, &token, max_age, config.secure)
-                    {
+                    if let Some(v) = config.cookie.set(&token, max_age) {
                         res.headers_mut().insert(SET_COOKIE, v);
                     }
                     tracing::debug!(
@@ -173,27 +130,5 @@ where
                 }
             }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::take_token;
-
-    #[test]
-    fn strips_exactly_token_account_session() {
-        let (t, rest) =
-            take_token("a=1&token=abc.def.ghi&account=org_1&session=kss_2&b=x%20y&tokens=keep")
-                .unwrap();
-        assert_eq!(t, "abc.def.ghi");
-        assert_eq!(rest, "a=1&b=x%20y&tokens=keep");
-        assert_eq!(take_token("token=t"), Some(("t".into(), String::new())));
-        assert_eq!(take_token("a=1"), None);
-        assert_eq!(take_token("token="), None);
-        assert_eq!(
-            take_token("%74oken=t&x=1"),
-            Some(("t".into(), "x=1".into())),
-            "encoded key"
-        );
     }
 }

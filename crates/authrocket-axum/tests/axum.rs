@@ -2,7 +2,7 @@
 
 use authrocket_axum::{AuthRocketLayer, CurrentUser, LoginRedirectLayer, LoginRequired, Logout};
 use authrocket_testkit::{FakeRealm, bad};
-use authrocket_verify::Verifier;
+use authrocket_verify::{Verifier, VerifierBuilder};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -43,12 +43,17 @@ fn routes() -> Router {
 
 async fn realm_and_verifier() -> (FakeRealm, Verifier) {
     let realm = FakeRealm::start().await;
-    let v = Verifier::builder()
-        .loginrocket_url(realm.loginrocket_url())
-        .realm(realm.realm_id())
+    let v = builder(&realm)
+        .app_url("https://app.example.com")
         .build()
         .unwrap();
     (realm, v)
+}
+
+fn builder(realm: &FakeRealm) -> VerifierBuilder {
+    Verifier::builder()
+        .loginrocket_url(realm.loginrocket_url())
+        .realm(realm.realm_id())
 }
 
 async fn get_with(
@@ -58,15 +63,21 @@ async fn get_with(
 ) -> (StatusCode, http::HeaderMap, String) {
     let mut req = Request::builder()
         .uri(uri)
-        .header(header::HOST, "app.example.com");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let res = router
-        .clone()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
+        .header(header::HOST, "app.example.com")
+        .body(Body::empty())
         .unwrap();
+    for (k, v) in headers {
+        let (name, value) = (
+            header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            header::HeaderValue::from_str(v).unwrap(),
+        );
+        if name == header::HOST {
+            req.headers_mut().insert(name, value);
+        } else {
+            req.headers_mut().append(name, value);
+        }
+    }
+    let res = router.clone().oneshot(req).await.unwrap();
     let (parts, body) = res.into_parts();
     let body = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
     (parts.status, parts.headers, body)
@@ -181,9 +192,10 @@ async fn logout_clears_the_cookie_and_redirects_with_the_session_id() {
 #[tokio::test]
 async fn login_redirect_sets_the_cookie_and_strips_exactly_three_parameters() {
     let (realm, v) = realm_and_verifier().await;
+    let auth = AuthRocketLayer::new(v.clone()).optional();
     let app = routes()
-        .layer(AuthRocketLayer::new(v.clone()).optional())
-        .layer(LoginRedirectLayer::new(v.clone()));
+        .layer(auth.clone())
+        .layer(LoginRedirectLayer::new(&auth));
     let frank = realm.login("frank@example.com");
     let uri = format!(
         "/maybe?a=1&token={}&account=org_1&session=kss_x&b=two%20words",
@@ -244,7 +256,8 @@ async fn login_redirect_sets_the_cookie_and_strips_exactly_three_parameters() {
 #[tokio::test]
 async fn login_redirect_can_drop_secure_for_local_development() {
     let (realm, v) = realm_and_verifier().await;
-    let app = routes().layer(LoginRedirectLayer::new(v).insecure_cookie_for_local_development());
+    let auth = AuthRocketLayer::new(v).insecure_cookie_for_local_development();
+    let app = routes().layer(LoginRedirectLayer::new(&auth));
     let frank = realm.login("frank@example.com");
     let (_, headers, _) = get_with(&app, &format!("/maybe?token={}", frank.token), &[]).await;
     let cookie = headers[header::SET_COOKIE].to_str().unwrap();
@@ -252,4 +265,225 @@ async fn login_redirect_can_drop_secure_for_local_development() {
         !cookie.contains("Secure") && cookie.contains("HttpOnly"),
         "{cookie}"
     );
+}
+
+/// A router that answers every path (as a fallback would), behind the login helper.
+fn any_path(auth: &AuthRocketLayer) -> Router {
+    Router::new()
+        .fallback(|| async { "fallback" })
+        .layer(auth.clone())
+        .layer(LoginRedirectLayer::new(auth))
+}
+
+#[tokio::test]
+async fn login_redirect_location_stays_on_the_app() {
+    let (realm, v) = realm_and_verifier().await;
+    let app = any_path(&AuthRocketLayer::new(v).optional());
+    let token = realm.login("frank@example.com").token;
+    let base = url::Url::parse("https://app.example.com/").unwrap();
+    for (path, expected) in [
+        ("//evil.example/", "/evil.example/"),
+        ("/\\evil.example/", "/evil.example/"),
+        ("/\\/evil.example", "/evil.example"),
+        ("///evil.example", "/evil.example"),
+        ("/fine/path", "/fine/path"),
+    ] {
+        let (status, headers, _) = get_with(&app, &format!("{path}?token={token}&x=1"), &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+        let location = headers[header::LOCATION].to_str().unwrap();
+        assert_eq!(location, format!("{expected}?x=1"), "{path}");
+        let target = base.join(location).unwrap();
+        assert_eq!(target.origin(), base.origin(), "{path} -> {location}");
+    }
+}
+
+/// The `redirect_uri` in LoginRequired's redirect, decoded; `None` when left out.
+async fn login_redirect_uri(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Option<String> {
+    let (status, h, _) = get_with(app, uri, headers).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = url::Url::parse(h[header::LOCATION].to_str().unwrap()).unwrap();
+    let back = location
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned());
+    if let Some(back) = &back {
+        let back = url::Url::parse(back).unwrap();
+        assert!(matches!(back.scheme(), "http" | "https"), "{back}");
+        for (k, _) in back.query_pairs() {
+            assert!(
+                !["token", "account", "session"].contains(&k.as_ref()),
+                "{back}"
+            );
+        }
+    }
+    back
+}
+
+#[tokio::test]
+async fn redirect_uris_come_from_the_app_url_or_what_can_be_trusted() {
+    let realm = FakeRealm::start().await;
+    let junk = "/dashboard?tab=2&token=x.y.z&account=org_1&session=kss_1";
+    // A configured app URL wins over anything the request says.
+    let v = builder(&realm)
+        .app_url("http://app.test:8080")
+        .build()
+        .unwrap();
+    let app = routes().layer(AuthRocketLayer::new(v).optional());
+    let forged = [
+        ("host", "evil.example"),
+        ("x-forwarded-proto", "javascript:"),
+    ];
+    assert_eq!(
+        login_redirect_uri(&app, junk, &forged).await.as_deref(),
+        Some("http://app.test:8080/dashboard?tab=2")
+    );
+
+    // Without one, only a loopback Host is believed, over http.
+    let v = builder(&realm)
+        .trusted_proxies(["10.0.0.0/8"])
+        .build()
+        .unwrap();
+    let app = routes().layer(AuthRocketLayer::new(v).optional());
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Headers, Option<&str>); 5] = [
+        (
+            &[("host", "localhost:3000")],
+            Some("http://localhost:3000/dashboard?tab=2"),
+        ),
+        (
+            &[("host", "127.0.0.1:3000"), ("x-forwarded-proto", "https")],
+            Some("http://127.0.0.1:3000/dashboard?tab=2"),
+        ),
+        (
+            &[("host", "[::1]:3000")],
+            Some("http://[::1]:3000/dashboard?tab=2"),
+        ),
+        (&[("host", "evil.example")], None),
+        (
+            &[("host", "evil.example"), ("x-forwarded-host", "localhost")],
+            None,
+        ),
+    ];
+    for (headers, expected) in cases {
+        assert_eq!(
+            login_redirect_uri(&app, junk, headers).await.as_deref(),
+            expected,
+            "{headers:?}"
+        );
+    }
+
+    // A trusted proxy's X-Forwarded-* are believed, http and https only.
+    let from = |ip: [u8; 4]| axum::extract::ConnectInfo(std::net::SocketAddr::from((ip, 40000)));
+    let behind = |ip: [u8; 4], proto: &str| {
+        let mut req = Request::builder()
+            .uri(junk)
+            .header("host", "internal:8080")
+            .header("x-forwarded-proto", proto)
+            .header("x-forwarded-host", "app.example.com")
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(from(ip));
+        req
+    };
+    for (ip, proto, expected) in [
+        (
+            [10, 1, 2, 3],
+            "https",
+            Some("https://app.example.com/dashboard?tab=2"),
+        ),
+        ([10, 1, 2, 3], "javascript", None),
+        ([192, 168, 1, 5], "https", None),
+    ] {
+        let res = app.clone().oneshot(behind(ip, proto)).await.unwrap();
+        let location = url::Url::parse(res.headers()[header::LOCATION].to_str().unwrap()).unwrap();
+        let back = location
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned());
+        assert_eq!(back.as_deref(), expected, "{ip:?} {proto}");
+    }
+}
+
+#[tokio::test]
+async fn logout_returns_to_the_app_without_login_params() {
+    let realm = FakeRealm::start().await;
+    let v = builder(&realm)
+        .app_url("http://app.test:8080")
+        .build()
+        .unwrap();
+    let back_to =
+        |target: &'static str| move |logout: Logout| async move { logout.redirect_to(target) };
+    let app = Router::new()
+        .route("/home", get(back_to("/?token=x&session=y&k=1")))
+        .route(
+            "/away",
+            get(back_to("https://elsewhere.example/?account=a")),
+        )
+        .route("/script", get(back_to("javascript:alert(1)")))
+        .layer(AuthRocketLayer::new(v).optional());
+    let redirect_uri = |headers: &http::HeaderMap| {
+        let location = url::Url::parse(headers[header::LOCATION].to_str().unwrap()).unwrap();
+        location
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned())
+    };
+    let (_, h, _) = get_with(&app, "/home", &[]).await;
+    assert_eq!(
+        redirect_uri(&h).as_deref(),
+        Some("http://app.test:8080/?k=1")
+    );
+    let (_, h, _) = get_with(&app, "/away", &[]).await;
+    assert_eq!(
+        redirect_uri(&h).as_deref(),
+        Some("https://elsewhere.example/")
+    );
+    let (_, h, _) = get_with(&app, "/script", &[]).await;
+    assert_eq!(redirect_uri(&h), None);
+}
+
+/// The attributes of a `Set-Cookie` value, without its name=value and lifetime.
+fn attributes(set_cookie: &str) -> Vec<String> {
+    let mut attrs: Vec<String> = set_cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.starts_with("Max-Age") && !a.starts_with("Expires"))
+        .collect();
+    attrs.sort();
+    attrs
+}
+
+#[tokio::test]
+async fn the_cookie_is_cleared_with_the_attributes_it_was_set_with() {
+    let realm = FakeRealm::start().await;
+    let frank = realm.login("frank@example.com");
+    let expired = bad::expired(&realm.signing_key());
+    for (app_url, secure) in [
+        ("http://app.test:8080", false),
+        ("https://app.example.com", true),
+    ] {
+        let v = builder(&realm).app_url(app_url).build().unwrap();
+        let auth = AuthRocketLayer::new(v).optional();
+        let app = routes()
+            .layer(auth.clone())
+            .layer(LoginRedirectLayer::new(&auth));
+        let (_, h, _) = get_with(&app, &format!("/maybe?token={}", frank.token), &[]).await;
+        let set = h[header::SET_COOKIE].to_str().unwrap().to_owned();
+        assert_eq!(set.contains("Secure"), secure, "{app_url}: {set}");
+        let cookie = format!("arToken={}", frank.token);
+        let (_, h, _) = get_with(&app, "/logout", &[("cookie", &cookie)]).await;
+        let cleared_on_logout = h[header::SET_COOKIE].to_str().unwrap().to_owned();
+        let cookie = format!("arToken={expired}");
+        let (_, h, _) = get_with(&app, "/maybe", &[("cookie", &cookie)]).await;
+        let cleared_by_layer = h[header::SET_COOKIE].to_str().unwrap().to_owned();
+        for cleared in [&cleared_on_logout, &cleared_by_layer] {
+            assert!(cleared.starts_with("arToken=;"), "{cleared}");
+            assert_eq!(
+                attributes(cleared),
+                attributes(&set),
+                "{app_url}: {cleared} vs {set}"
+            );
+        }
+    }
 }

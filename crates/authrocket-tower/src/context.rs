@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use authrocket_verify::{Session, Verifier, VerifyError};
 
+use crate::cookie::TokenCookie;
 use crate::layer::Shared;
 
 /// Put into the request extensions by [`AuthRocket`](crate::AuthRocket) for every request it
@@ -62,7 +63,12 @@ impl AuthContext {
 
     /// The cookie the layer reads tokens from, if any.
     pub fn cookie_name(&self) -> Option<&str> {
-        self.shared.sources.cookie.as_deref()
+        self.token_cookie().map(TokenCookie::name)
+    }
+
+    /// The token cookie the layer reads, with the attributes to set and clear it with.
+    pub fn token_cookie(&self) -> Option<&TokenCookie> {
+        self.shared.sources.cookie.as_ref()
     }
 
     /// Render a rejection for `error` the way the layer does (its [`RenderRejection`](crate::RenderRejection)).

@@ -148,12 +148,7 @@ where
                 StateProj::Calling { fut } => {
                     let mut res = ready!(fut.poll(cx))?;
                     if *this.clear_cookie {
-                        if let Some(v) = this
-                            .shared
-                            .sources
-                            .cookie
-                            .as_deref()
-                            .and_then(crate::cookie::clear_token_cookie)
+                        if let Some(v) = this.shared.sources.cookie.as_ref().and_then(|c| c.clear())
                         {
                             res.headers_mut().append(SET_COOKIE, v);
                         }

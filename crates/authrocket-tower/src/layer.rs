@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::header::HeaderName;
 use tower_layer::Layer;
 
+use crate::cookie::TokenCookie;
 use crate::reject::{DefaultRejection, Rejection, RenderRejection};
 use crate::service::AuthRocket;
 use crate::token::TokenSources;
@@ -78,12 +79,20 @@ impl fmt::Debug for AuthRocketLayer {
 
 impl AuthRocketLayer {
     /// A layer that requires a valid token, read from `Authorization: Bearer` then the
-    /// `arToken` cookie.
+    /// `arToken` cookie. The cookie is `Secure` unless the verifier's
+    /// [`app_url`](Verifier::app_url) is a plain `http://` one.
     pub fn new(verifier: Verifier) -> Self {
+        let plain_http = verifier
+            .app_url()
+            .is_some_and(|url| url.starts_with("http://"));
+        let sources = TokenSources {
+            cookie: Some(TokenCookie::default().secure(!plain_http)),
+            ..TokenSources::default()
+        };
         Self {
             shared: Arc::new(Shared {
                 verifier,
-                sources: TokenSources::default(),
+                sources,
                 mode: AuthMode::Required,
                 realm_name: "authrocket".to_owned(),
                 renderer: Arc::new(DefaultRejection),
@@ -123,15 +132,40 @@ impl AuthRocketLayer {
         self.update(|s| s.mode = mode)
     }
 
-    /// Read the token cookie under this name instead of `arToken`.
+    /// Read the token cookie under this name instead of `arToken` (its attributes stay).
     pub fn cookie_name(self, name: impl Into<String>) -> Self {
         let name = name.into();
-        self.update(|s| s.sources.cookie = Some(name))
+        self.update(|s| {
+            let secure = s.sources.cookie.as_ref().is_none_or(TokenCookie::is_secure);
+            s.sources.cookie = Some(TokenCookie::new(name).secure(secure));
+        })
+    }
+
+    /// The token cookie: its name and attributes, used to read it, and by the login and
+    /// logout helpers to set and clear it.
+    pub fn cookie(self, cookie: TokenCookie) -> Self {
+        self.update(|s| s.sources.cookie = Some(cookie))
+    }
+
+    /// Leave `Secure` off the token cookie, for an app served over plain http (local
+    /// development, a LAN host). Setting an `http://` [app URL](Verifier::app_url) does this
+    /// by itself. Never in production: the token could then travel unencrypted.
+    pub fn insecure_cookie_for_local_development(self) -> Self {
+        self.update(|s| {
+            if let Some(c) = &mut s.sources.cookie {
+                *c = c.clone().secure(false);
+            }
+        })
     }
 
     /// Do not read tokens from cookies.
     pub fn without_cookie(self) -> Self {
         self.update(|s| s.sources.cookie = None)
+    }
+
+    /// The token cookie this layer reads, sets and clears, if any.
+    pub fn token_cookie(&self) -> Option<&TokenCookie> {
+        self.shared.sources.cookie.as_ref()
     }
 
     /// Do not read `Authorization: Bearer`.

@@ -63,7 +63,7 @@ mod token;
 
 pub use body::ResponseBody;
 pub use context::AuthContext;
-pub use cookie::{clear_token_cookie, set_token_cookie};
+pub use cookie::TokenCookie;
 pub use future::ResponseFuture;
 pub use layer::{AuthMode, AuthRocketLayer};
 pub use permission::{PermissionFuture, RequirePermission, RequirePermissionLayer, missing_layer};

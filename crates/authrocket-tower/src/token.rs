@@ -4,6 +4,8 @@
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE, HeaderName};
 
+use crate::cookie::TokenCookie;
+
 /// The cookie AuthRocket's frontends and the login helper use.
 pub const DEFAULT_COOKIE: &str = "arToken";
 
@@ -23,7 +25,7 @@ pub enum TokenSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TokenSources {
     pub(crate) bearer: bool,
-    pub(crate) cookie: Option<String>,
+    pub(crate) cookie: Option<TokenCookie>,
     pub(crate) header: Option<HeaderName>,
 }
 
@@ -31,7 +33,7 @@ impl Default for TokenSources {
     fn default() -> Self {
         Self {
             bearer: true,
-            cookie: Some(DEFAULT_COOKIE.to_owned()),
+            cookie: Some(TokenCookie::default()),
             header: None,
         }
     }
@@ -148,8 +150,9 @@ impl TokenSources {
                 return Ok(Some((token, TokenSource::Header)));
             }
         }
-        if let Some(name) = &self.cookie {
-            let found = cookie(headers, name).map_err(|r| Unusable::new(r, TokenSource::Cookie))?;
+        if let Some(c) = &self.cookie {
+            let found =
+                cookie(headers, c.name()).map_err(|r| Unusable::new(r, TokenSource::Cookie))?;
             if let Some(v) = found {
                 return Ok(Some((v, TokenSource::Cookie)));
             }
@@ -245,7 +248,7 @@ mod tests {
     fn sources_can_be_turned_off_or_renamed() {
         let s = TokenSources {
             bearer: false,
-            cookie: Some("session".into()),
+            cookie: Some(TokenCookie::new("session")),
             header: Some(HeaderName::from_static("x-token")),
         };
         let h = headers(&[

@@ -21,6 +21,8 @@
 //! | `AUTHROCKET_API_TIMEOUT` | [`api_timeout`](VerifierBuilder::api_timeout) | 3 s |
 //! | `AUTHROCKET_API_RATE_LIMIT` | [`api_rate_limit`](VerifierBuilder::api_rate_limit) | 100 calls per second |
 //! | `AUTHROCKET_API_MAX_IN_FLIGHT` | [`api_max_in_flight`](VerifierBuilder::api_max_in_flight) | 32 calls |
+//! | `AUTHROCKET_APP_URL` | [`app_url`](VerifierBuilder::app_url) | — (only a loopback `Host` is trusted) |
+//! | `AUTHROCKET_TRUSTED_PROXIES` | [`trusted_proxies`](VerifierBuilder::trusted_proxies) | none |
 //! | — | [`max_token_len`](VerifierBuilder::max_token_len) | 8 KiB |
 //! | — | [`require_exp`](VerifierBuilder::require_exp) | `true` |
 //! | — | [`jwks_refresh_interval`](VerifierBuilder::jwks_refresh_interval) | 30 s |
@@ -126,6 +128,8 @@ pub struct VerifierBuilder {
     pub(crate) require_exp: bool,
     pub(crate) jwks_refresh_interval: Duration,
     pub(crate) clock: Option<Arc<dyn Clock>>,
+    pub(crate) app_url: Option<String>,
+    pub(crate) trusted_proxies: Vec<String>,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -153,6 +157,8 @@ impl fmt::Debug for VerifierBuilder {
             .field("require_exp", &self.require_exp)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
             .field("clock", &self.clock.as_ref().map(|_| "custom"))
+            .field("app_url", &self.app_url)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -179,6 +185,8 @@ impl Default for VerifierBuilder {
             require_exp: true,
             jwks_refresh_interval: Duration::from_secs(30),
             clock: None,
+            app_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -202,6 +210,8 @@ pub const ENV_VARS: &[&str] = &[
     "AUTHROCKET_API_TIMEOUT",
     "AUTHROCKET_API_RATE_LIMIT",
     "AUTHROCKET_API_MAX_IN_FLIGHT",
+    "AUTHROCKET_APP_URL",
+    "AUTHROCKET_TRUSTED_PROXIES",
 ];
 
 fn seconds(variable: &'static str, value: &str) -> Result<Duration, ConfigError> {
@@ -298,6 +308,14 @@ impl VerifierBuilder {
         }
         if let Some(v) = get("AUTHROCKET_API_RATE_LIMIT") {
             b.api_budget.per_second = count("AUTHROCKET_API_RATE_LIMIT", &v, "calls per second")?;
+        }
+        b.app_url = get("AUTHROCKET_APP_URL");
+        if let Some(v) = get("AUTHROCKET_TRUSTED_PROXIES") {
+            b.trusted_proxies = v
+                .split([',', ' '])
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         if let Some(v) = get("AUTHROCKET_API_MAX_IN_FLIGHT") {
             b.api_budget.max_in_flight = count("AUTHROCKET_API_MAX_IN_FLIGHT", &v, "calls")?;
@@ -432,6 +450,30 @@ impl VerifierBuilder {
     /// flood of tokens with random `kid`s causes at most one fetch per interval.
     pub fn jwks_refresh_interval(mut self, interval: Duration) -> Self {
         self.jwks_refresh_interval = interval;
+        self
+    }
+
+    /// The app's public origin (`AUTHROCKET_APP_URL`), e.g. `https://app.example.com`: the
+    /// base of the absolute URLs the login and logout helpers hand to LoginRocket
+    /// (`redirect_uri`). Without it they trust only a loopback `Host` (`localhost`,
+    /// `127.0.0.1`, `[::1]`), so a forged `Host` cannot send a user elsewhere after login.
+    /// Its scheme also decides the token cookie's `Secure` attribute (`http://` ⇒ no `Secure`,
+    /// so plain-http hosts work). An origin only: no path.
+    pub fn app_url(mut self, url: impl Into<String>) -> Self {
+        self.app_url = Some(url.into());
+        self
+    }
+
+    /// Proxies whose `X-Forwarded-Proto` and `X-Forwarded-Host` the browser helpers believe
+    /// when no [`app_url`](Self::app_url) is set (`AUTHROCKET_TRUSTED_PROXIES`, comma
+    /// separated): IP addresses or CIDR networks, matched against the connection's peer
+    /// address (axum's `ConnectInfo`). Without any, those headers are ignored.
+    pub fn trusted_proxies<I, S>(mut self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.trusted_proxies = proxies.into_iter().map(Into::into).collect();
         self
     }
 

@@ -68,6 +68,7 @@
 #![warn(missing_docs)]
 
 mod api_gate;
+mod browser;
 mod cache;
 mod claims;
 mod clock;

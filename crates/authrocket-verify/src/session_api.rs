@@ -32,7 +32,6 @@ use crate::config::Secret;
 use crate::error::{ConfigError, VerifyError};
 use crate::http;
 use crate::session::{Builder, Field, Fixed, Generation, MembershipFields, SessionData};
-use crate::verifier::join_path;
 
 /// Largest session or user object accepted.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -225,7 +224,7 @@ impl SessionApi {
         client: reqwest::Client,
         gate: ApiGate,
     ) -> Result<Self, ConfigError> {
-        let base = crate::verifier::parse_url("AUTHROCKET_URL", s.url)?;
+        let base = http::parse_url("AUTHROCKET_URL", s.url)?;
         let version = match base.path().trim_end_matches('/').rsplit('/').next() {
             Some("v2") => ApiVersion::V2,
             Some("v1") => ApiVersion::V1,
@@ -287,7 +286,7 @@ impl SessionApi {
     /// `GET` one API object and parse it, mapping every failure per the module table.
     async fn get<T: for<'de> Deserialize<'de>>(&self, segments: &[&str]) -> Result<T, VerifyError> {
         let _permit = self.gate.admit()?;
-        let url = join_path(&self.base, segments);
+        let url = http::join_path(&self.base, segments);
         let request = self.client.get(url).headers(self.headers.clone());
         let response = http::send_idempotent(request)
             .await

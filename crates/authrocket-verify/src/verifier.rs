@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use crate::api_gate::ApiGate;
+use crate::browser::AppSite;
 use crate::cache::{self, Cache, CacheStats, Policy};
 use crate::claims::{ClaimRules, RawClaims};
 use crate::clock::Now;
@@ -43,6 +44,7 @@ struct Inner {
     rules: ClaimRules,
     max_token_len: usize,
     loginrocket_url: Option<reqwest::Url>,
+    site: AppSite,
     api: Option<SessionApi>,
     cache: Option<Cache>,
     headers: HeaderMemo,
@@ -73,34 +75,6 @@ impl fmt::Debug for Verifier {
     }
 }
 
-pub(crate) fn parse_url(variable: &'static str, value: &str) -> Result<reqwest::Url, ConfigError> {
-    let url = reqwest::Url::parse(value.trim())
-        .map_err(|_| ConfigError::invalid(variable, "not an absolute URL"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::invalid(
-            variable,
-            "the URL must use http or https",
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::invalid(
-            variable,
-            "the URL must not have a query or fragment",
-        ));
-    }
-    Ok(url)
-}
-
-/// `base` with `segments` appended as path segments (one `/` between, whatever `base` ends in).
-pub(crate) fn join_path(base: &reqwest::Url, segments: &[&str]) -> reqwest::Url {
-    let mut url = base.clone();
-    {
-        let mut path = url.path_segments_mut().expect("http(s) URLs have a path");
-        path.pop_if_empty().extend(segments);
-    }
-    url
-}
-
 impl Verifier {
     /// A builder with every setting at its default. See [`VerifierBuilder`].
     pub fn builder() -> VerifierBuilder {
@@ -122,8 +96,9 @@ impl Verifier {
         let loginrocket_url = b
             .loginrocket_url
             .as_deref()
-            .map(|u| parse_url("LOGINROCKET_URL", u))
+            .map(|u| crate::http::parse_url("LOGINROCKET_URL", u))
             .transpose()?;
+        let site = AppSite::new(b.app_url.as_deref(), &b.trusted_proxies)?;
         let static_key = match &b.jwt_key {
             Some((variable, secret)) => Some(keys::parse_static_key(variable, &secret.0)?),
             None => None,
@@ -201,7 +176,7 @@ impl Verifier {
         let keys = match (static_key, loginrocket_for_keys) {
             (Some(key), _) => KeySource::Static(Arc::new(key)),
             (None, Some(base)) => KeySource::Jwks(Jwks::new(
-                join_path(base, &["connect", "jwks"]),
+                crate::http::join_path(base, &["connect", "jwks"]),
                 client,
                 b.jwks_refresh_interval,
                 now.clone(),
@@ -227,6 +202,7 @@ impl Verifier {
                 rules,
                 max_token_len: b.max_token_len,
                 loginrocket_url,
+                site,
                 api,
                 cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(policy, now.clone())),
                 headers: HeaderMemo::default(),
@@ -243,6 +219,37 @@ impl Verifier {
     /// The configured `LOGINROCKET_URL`, if any (the base of login and logout redirects).
     pub fn loginrocket_url(&self) -> Option<&reqwest::Url> {
         self.inner.loginrocket_url.as_ref()
+    }
+
+    /// The app's public origin, when configured (`AUTHROCKET_APP_URL`), e.g.
+    /// `https://app.example.com`: the base of the `redirect_uri`s the browser helpers build.
+    ///
+    /// ```
+    /// let verifier = authrocket_verify::Verifier::builder()
+    ///     .jwt_key("jsk_example")
+    ///     .app_url("https://app.example.com/")
+    ///     .build()?;
+    /// assert_eq!(verifier.app_url(), Some("https://app.example.com"));
+    /// # Ok::<(), authrocket_verify::ConfigError>(())
+    /// ```
+    pub fn app_url(&self) -> Option<&str> {
+        self.inner.site.origin.as_deref()
+    }
+
+    /// Whether `peer` is one of the trusted proxies (`AUTHROCKET_TRUSTED_PROXIES`), whose
+    /// `X-Forwarded-*` headers the browser helpers believe.
+    pub fn trusts_proxy(&self, peer: std::net::IpAddr) -> bool {
+        self.inner.site.trusts(peer)
+    }
+
+    /// How long `session` has left by this verifier's clock (zero once expired; `None`
+    /// when it has no expiry) — e.g. for a cookie's `Max-Age`.
+    pub fn time_left(&self, session: &Session) -> Option<std::time::Duration> {
+        let exp_ms = session.expires_at()?.saturating_mul(1000);
+        let left = exp_ms.saturating_sub(self.inner.now.millis());
+        Some(std::time::Duration::from_millis(
+            u64::try_from(left).unwrap_or(0),
+        ))
     }
 
     /// How many JWKS fetches this verifier has started (0 with a static key).
