@@ -24,6 +24,14 @@ async fn me(user: CurrentUser) -> Json<Value> {
     }))
 }
 
+/// Print a line on stdout. A closed stdout (the reader went away) is no reason to stop
+/// serving: `println!` would panic on it.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -71,18 +79,18 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
-    println!("listening on http://{addr}");
+    say(format_args!("listening on http://{addr}"));
     if let Some(realm) = &demo {
         let login = realm.login("demo@example.com");
-        println!(
+        say(format_args!(
             "no AuthRocket settings found: using an embedded fake realm at {}",
             realm.url()
-        );
-        println!("demo token: {}", login.token);
-        println!(
+        ));
+        say(format_args!("demo token: {}", login.token));
+        say(format_args!(
             "try: curl -H \"Authorization: Bearer {}\" http://{addr}/me",
             login.token
-        );
+        ));
     }
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

@@ -76,6 +76,8 @@ fn start() -> Server {
             token = Some(t.to_owned());
         }
     }
+    // Keep reading whatever else it prints, for as long as it runs.
+    std::thread::spawn(move || lines.for_each(drop));
     Server {
         child,
         base: base.unwrap(),
@@ -146,4 +148,53 @@ fn misconfiguration_fails_at_start_up_naming_the_variable() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PORT"));
+}
+
+#[tokio::test]
+async fn a_closed_stdout_does_not_stop_the_server() {
+    // Nobody reads the server's output: every line it prints meets a closed pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = Command::new(server_binary());
+    for var in authrocket::verify::ENV_VARS {
+        cmd.env_remove(var);
+    }
+    let child = cmd
+        .env("PORT", port.to_string())
+        .stdout(writer)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        token: String::new(),
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            server.child.try_wait().unwrap().is_none(),
+            "the server exited when its stdout was closed"
+        );
+        if let Ok(res) = client.get(format!("{}/healthz", server.base)).send().await {
+            assert_eq!(res.status(), reqwest::StatusCode::OK);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // It prints its banner before it serves: into the closed pipe, and it still serves.
+    assert!(server.child.try_wait().unwrap().is_none());
+    let res = client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
 }
