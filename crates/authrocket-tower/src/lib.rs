@@ -29,6 +29,12 @@
 //! * Token from `Authorization: Bearer …` (scheme in any case), then the `arToken` cookie;
 //!   configurable ([`AuthRocketLayer::cookie_name`], [`AuthRocketLayer::header`], …). Query
 //!   strings are never read (that is the login helper's job).
+//! * Credentials must be unambiguous: two `Authorization` fields, several token cookies with
+//!   different values, or an `Authorization` field that is present but unreadable (a tab for
+//!   the space, non-ASCII, an empty credential) ⇒ 400 `invalid_request` (gRPC 3,
+//!   INVALID_ARGUMENT) — never "the first one wins", never a fall-back to the cookie.
+//! * [`TokenCookie`]: the layer owns the cookie's name and attributes, so the login helper
+//!   sets it and everything clears it the same way (`Secure` only when it was set `Secure`).
 //! * [`AuthMode::Required`] (default): no token ⇒ 401 `WWW-Authenticate: Bearer realm="…"`;
 //!   a bad token ⇒ 401 with `error="invalid_token"` and `error_description`; verification
 //!   unavailable ⇒ 503 with `Retry-After`. Bodies are small JSON with the stable

@@ -58,9 +58,18 @@ where
 /// `true` when `json` nests arrays and objects at most [`MAX_DEPTH`] levels deep. Brackets
 /// inside strings do not count.
 pub(crate) fn within_depth(json: &[u8]) -> bool {
-    // Fewer opening brackets than the limit cannot nest deeper than it: the common case, a
-    // vectorised count.
-    let opening = json.iter().filter(|&&b| b == b'[' || b == b'{').count();
+    // Fewer opening brackets than the limit cannot nest deeper than it: the common case. The
+    // count is vectorised ('[' and '{' differ only in bit 0x20; byte-wide counters per chunk of
+    // 255: a usize counter per byte is ten times slower here).
+    let opening: usize = json
+        .chunks(255)
+        .map(|chunk| {
+            let n = chunk
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from(b | 0x20 == b'{'));
+            usize::from(n)
+        })
+        .sum();
     if opening <= MAX_DEPTH {
         return true;
     }
@@ -91,11 +100,15 @@ pub(crate) fn within_depth(json: &[u8]) -> bool {
 }
 
 /// Parse `json` as a `T` written as an object, within the depth limit; `None` otherwise.
+///
+/// At the top level an object is recognised by its first character, which spares the
+/// [`Object`] wrapper (and a move of the whole `T`) on every token: serde_json fills a struct
+/// by position only from input that starts with `[`.
 pub(crate) fn parse_object<'a, T: Deserialize<'a>>(json: &'a str) -> Option<T> {
-    if !within_depth(json.as_bytes()) {
+    if !json.trim_start().starts_with('{') || !within_depth(json.as_bytes()) {
         return None;
     }
-    serde_json::from_str::<Object<T>>(json).ok().map(|o| o.0)
+    serde_json::from_str::<T>(json).ok()
 }
 
 #[cfg(test)]

@@ -21,8 +21,11 @@
 //! exactly the algorithm of the configured key (HS256 for a realm secret, RS256 for an RSA
 //! public key or a JWKS key); `none`, any other algorithm and a `crit` header are refused, and
 //! `jku`, `x5u`, `jwk` and `x5c` are never used to find a key. Then `exp` (required), `nbf`,
-//! `iat`, `iss` and the realm are checked with one leeway. AuthRocket 1 and 2 claim sets are
-//! both understood. See [`VerifierBuilder`] for every setting and its default.
+//! `iat`, `iss` and the realm are checked with one leeway (a fractional `nbf`/`iat` counts as
+//! the next whole second, a fractional `exp` as the one before). The header, the claim set
+//! and every membership must be JSON objects — never arrays filled by position — nested at
+//! most 128 levels deep. AuthRocket 1 and 2 claim sets are both understood. See
+//! [`VerifierBuilder`] for every setting and its default.
 //!
 //! # Modes
 //!
@@ -34,7 +37,15 @@
 //!
 //! In hybrid mode the identity comes from the verified JWT and the session API confirms the
 //! session is still alive, so forgeries never reach the API and no user lookup is needed.
-//! Session-API failures are [`ErrorKind::Unavailable`] (answer 503), never a pass.
+//! Session-API failures are [`ErrorKind::Unavailable`] (answer 503), never a pass. The API's
+//! answer must be about the token asked for (in hybrid mode: the token's own session id and
+//! user); anything else is an upstream inconsistency, also 503.
+//!
+//! One client cannot use up the API key's rate limit at AuthRocket: after a 429 (or a 503 with
+//! `Retry-After`) nobody calls the API until that time has passed — verifications that need
+//! it answer 503 at once with the time left, cached sessions keep working — and calls have a
+//! non-blocking budget ([`VerifierBuilder::api_rate_limit`],
+//! [`VerifierBuilder::api_max_in_flight`]).
 //!
 //! # Cache
 //!
@@ -42,8 +53,10 @@
 //! impossible for another token, an entry lives `min(TTL, exp − now)` (online entries are
 //! jittered down to 80–100 % of the TTL), a hit re-checks `exp`, concurrent misses of one
 //! token share one verification, and only 404s from the session API are remembered as
-//! rejections (for the negative TTL). [`Verifier::cache_stats`] reads the counters. A zero
-//! TTL disables the cache (and with it single-flight).
+//! rejections (for the negative TTL, in a bound of their own — a tenth of the capacity — so a
+//! flood of junk tokens never evicts a verified session). Every time rule reads one
+//! [`Clock`], injectable for tests. [`Verifier::cache_stats`] reads the counters. A zero TTL
+//! disables the cache (and with it single-flight).
 //!
 //! Hits are answered beside moka, not through it: from a small table of the most recent
 //! tokens (no hashing at all), else from an index of the cached sessions by key. moka decides
