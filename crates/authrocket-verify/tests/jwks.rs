@@ -6,17 +6,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use authrocket_testkit::{FakeRealm, Fault, ManualClock, SigningKey, TokenBuilder, random_id};
-use authrocket_verify::Verifier;
+use authrocket_verify::{Verifier, VerifierBuilder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-fn jwks_verifier(realm: &FakeRealm, refresh: Duration) -> Verifier {
+fn jwks_builder(realm: &FakeRealm) -> VerifierBuilder {
     Verifier::builder()
         .loginrocket_url(realm.loginrocket_url())
         .realm(realm.realm_id())
+}
+
+fn jwks_verifier(realm: &FakeRealm, refresh: Duration) -> Verifier {
+    jwks_builder(realm)
         .jwks_refresh_interval(refresh)
         .build()
         .unwrap()
+}
+
+fn clocked_verifier(realm: &FakeRealm, clock: &ManualClock) -> Verifier {
+    jwks_builder(realm).clock(clock.clone()).build().unwrap()
 }
 
 #[tokio::test]
@@ -96,10 +104,7 @@ async fn rotation_is_picked_up() {
     // Without the result cache, so each verification consults the key set (a cached result
     // would rightly outlive a retired key for up to the cache TTL).
     let clock = ManualClock::new();
-    let v = Verifier::builder()
-        .loginrocket_url(realm.loginrocket_url())
-        .realm(realm.realm_id())
-        .jwks_refresh_interval(Duration::from_secs(30))
+    let v = jwks_builder(&realm)
         .cache_ttl(Duration::ZERO)
         .clock(clock.clone())
         .build()
@@ -178,12 +183,7 @@ async fn random_kid_flood_causes_at_most_one_fetch_per_interval() {
 async fn known_kid_verifies_while_the_jwks_is_down() {
     let realm = FakeRealm::start().await;
     let clock = ManualClock::new();
-    let v = Verifier::builder()
-        .loginrocket_url(realm.loginrocket_url())
-        .realm(realm.realm_id())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let v = clocked_verifier(&realm, &clock);
     let frank = realm.login("frank@example.com");
     v.verify(&frank.token).await.unwrap();
 
@@ -246,15 +246,6 @@ async fn a_slow_jwks_is_cut_off_by_the_api_timeout() {
     let err = v.verify(&token).await.unwrap_err();
     assert_eq!(err.code(), "unavailable");
     assert!(started.elapsed() < Duration::from_secs(3));
-}
-
-fn clocked_verifier(realm: &FakeRealm, clock: &ManualClock) -> Verifier {
-    Verifier::builder()
-        .loginrocket_url(realm.loginrocket_url())
-        .realm(realm.realm_id())
-        .clock(clock.clone())
-        .build()
-        .unwrap()
 }
 
 #[tokio::test]
