@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use http::HeaderValue;
 
-use crate::token::DEFAULT_COOKIE;
+/// The cookie AuthRocket's frontends and the login helper use.
+pub const DEFAULT_COOKIE: &str = "arToken";
 
 /// The cookie that carries the login token in a browser: its name and the attributes it is
 /// set with — `Path=/; HttpOnly; SameSite=Lax`, plus `Secure` unless turned off. It is

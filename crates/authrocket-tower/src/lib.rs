@@ -69,7 +69,7 @@ mod token;
 
 pub use body::ResponseBody;
 pub use context::AuthContext;
-pub use cookie::TokenCookie;
+pub use cookie::{DEFAULT_COOKIE, TokenCookie};
 pub use future::ResponseFuture;
 pub use layer::{AuthMode, AuthRocketLayer};
 pub use permission::{PermissionFuture, RequirePermission, RequirePermissionLayer, missing_layer};
@@ -78,4 +78,4 @@ pub use reject::{
     grpc_status, insufficient_scope, is_grpc, json_error,
 };
 pub use service::AuthRocket;
-pub use token::{DEFAULT_COOKIE, TokenSource};
+pub use token::TokenSource;

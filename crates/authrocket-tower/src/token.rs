@@ -6,9 +6,6 @@ use http::header::{AUTHORIZATION, COOKIE, HeaderName};
 
 use crate::cookie::TokenCookie;
 
-/// The cookie AuthRocket's frontends and the login helper use.
-pub const DEFAULT_COOKIE: &str = "arToken";
-
 /// Where a token was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
