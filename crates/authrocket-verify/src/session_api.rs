@@ -19,8 +19,6 @@
 //! token.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use crate::json;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -31,6 +29,7 @@ use crate::api_gate::{ApiGate, DEFAULT_HOLD_OFF};
 use crate::config::Secret;
 use crate::error::{ConfigError, VerifyError};
 use crate::http;
+use crate::json;
 use crate::session::{Builder, Field, Fixed, Generation, MembershipFields, SessionData};
 
 /// Largest session or user object accepted.
