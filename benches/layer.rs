@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use authrocket::{AuthRocketLayer, Mode, Verifier};
+use authrocket::{AuthRocketLayer, Verifier, VerifyMode};
 use authrocket_testkit::{FakeRealm, SigningKey, TokenBuilder};
 use axum::Router;
 use axum::body::Body;
@@ -60,7 +60,7 @@ fn layer(c: &mut Criterion) {
     let realm = rt.block_on(FakeRealm::start());
     let hybrid_token = realm.login("bench@example.com").token;
     let hybrid = Verifier::builder()
-        .mode(Mode::Hybrid)
+        .mode(VerifyMode::Hybrid)
         .loginrocket_url(realm.loginrocket_url())
         .authrocket_url(realm.api_url())
         .api_key(realm.api_key())

@@ -12,7 +12,8 @@
 //!    session (hybrid mode then rejects the token everywhere) and returns to the app.
 
 use authrocket::{
-    AuthRocketLayer, CurrentUser, LoginRedirectLayer, LoginRequired, Logout, Mode, VerifierBuilder,
+    AuthRocketLayer, CurrentUser, LoginRedirectLayer, LoginRequired, Logout, VerifierBuilder,
+    VerifyMode,
 };
 use authrocket_testkit::FakeRealm;
 use axum::Router;
@@ -47,7 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The app's public URL: the base of the redirect_uris given to LoginRocket. Plain http,
     // so the token cookie goes without `Secure` (never in production).
     let verifier = VerifierBuilder::from_env_with(|k| realm.env_var(k))?
-        .mode(Mode::Hybrid)
+        .mode(VerifyMode::Hybrid)
         .app_url(&app_url)
         .build()?;
     let auth = AuthRocketLayer::new(verifier).optional();

@@ -7,7 +7,7 @@
 //! * `GET /` public, `GET /me` protected (the current user as JSON), `GET /healthz`.
 //! * Logs to stderr, level from `RUST_LOG` (e.g. `RUST_LOG=authrocket=debug`).
 
-use authrocket::{AuthRocketLayer, CurrentUser, Mode, Verifier, VerifierBuilder};
+use authrocket::{AuthRocketLayer, CurrentUser, Verifier, VerifierBuilder, VerifyMode};
 use authrocket_testkit::FakeRealm;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -64,7 +64,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let verifier = match &demo {
         None => Verifier::from_env()?,
         Some(realm) => VerifierBuilder::from_env_with(|k| realm.env_var(k))?
-            .mode(Mode::Hybrid)
+            .mode(VerifyMode::Hybrid)
             .build()?,
     };
 

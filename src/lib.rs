@@ -24,7 +24,9 @@ pub use authrocket_verify as verify;
 
 pub use authrocket_axum::{CurrentUser, LoginRedirectLayer, LoginRequired, Logout};
 pub use authrocket_tower::{AuthMode, AuthRocketLayer, RequirePermissionLayer, TokenCookie};
-pub use authrocket_verify::{ConfigError, Mode, Session, Verifier, VerifierBuilder, VerifyError};
+pub use authrocket_verify::{
+    ConfigError, Session, Verifier, VerifierBuilder, VerifyError, VerifyMode,
+};
 
 /// The README's code blocks, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

@@ -12,7 +12,9 @@ use http::header::{LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 
-use crate::location::{app_origin, location, redirect_uri as redirect_uri_of, request_url};
+use crate::location::{
+    app_origin, location, loginrocket_page, redirect_uri as redirect_uri_of, request_url,
+};
 
 /// The signed-in user. Needs [`AuthRocketLayer`](authrocket_tower::AuthRocketLayer) on the
 /// route (required or optional mode).
@@ -118,7 +120,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         match ctx.session() {
             Some(s) => Ok(CurrentUser(s.clone())),
             None => {
-                let error = ctx.error().unwrap_or(&VerifyError::MissingToken);
+                let missing = VerifyError::missing_token();
+                let error = ctx.error().unwrap_or(&missing);
                 Err(CurrentUserRejection::Unauthenticated(Box::new(
                     ctx.reject(error, is_grpc(&parts.headers)),
                 )))
@@ -169,15 +172,9 @@ impl<S: Send + Sync> FromRequestParts<S> for LoginRequired {
         if let Some(s) = ctx.session() {
             return Ok(LoginRequired(CurrentUser(s.clone())));
         }
-        let base = ctx
-            .verifier()
-            .loginrocket_url()
-            .ok_or(CurrentUserRejection::Misconfigured(
-                "LoginRequired without LOGINROCKET_URL",
-            ))?;
-        let mut login = base
-            .join("login")
-            .map_err(|_| CurrentUserRejection::Misconfigured("LOGINROCKET_URL"))?;
+        let mut login = loginrocket_page(ctx.verifier(), "login").ok_or(
+            CurrentUserRejection::Misconfigured("LoginRequired without LOGINROCKET_URL"),
+        )?;
         match request_url(parts, ctx.verifier()) {
             Some(here) => {
                 login.query_pairs_mut().append_pair("redirect_uri", &here);
@@ -228,7 +225,7 @@ impl Logout {
     /// cannot be made a trustworthy absolute URL it is left out (LoginRocket then uses the
     /// realm's default). `None` without `LOGINROCKET_URL`.
     pub fn url(&self, redirect_uri: &str) -> Option<String> {
-        let mut url = self.ctx.verifier().loginrocket_url()?.join("logout").ok()?;
+        let mut url = loginrocket_page(self.ctx.verifier(), "logout")?;
         {
             let mut q = url.query_pairs_mut();
             if let Some(sid) = self.ctx.session().and_then(|s| s.session_id()) {

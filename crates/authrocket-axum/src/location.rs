@@ -140,6 +140,14 @@ pub(crate) fn redirect_uri(uri: &str, origin: Option<&str>) -> Option<String> {
     Some(url.into())
 }
 
+/// LoginRocket's `page` (`login`, `logout`) under the verifier's `LOGINROCKET_URL`, if set.
+pub(crate) fn loginrocket_page(verifier: &Verifier, page: &str) -> Option<url::Url> {
+    url::Url::parse(verifier.loginrocket_url()?)
+        .ok()?
+        .join(page)
+        .ok()
+}
+
 /// `uri` as a `Location` for the browser: a path stays a path on this app, an absolute
 /// http(s) URL is kept, both without `token`, `account` and `session`; anything else is `/`.
 pub(crate) fn location(uri: &str) -> String {

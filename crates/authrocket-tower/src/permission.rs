@@ -148,7 +148,10 @@ where
         let denied = match req.extensions().get::<AuthContext>() {
             None => Some(missing_layer("RequirePermissionLayer")),
             Some(ctx) => match ctx.session() {
-                None => Some(ctx.reject(ctx.error().unwrap_or(&VerifyError::MissingToken), grpc)),
+                None => {
+                    let missing = VerifyError::missing_token();
+                    Some(ctx.reject(ctx.error().unwrap_or(&missing), grpc))
+                }
                 Some(s) if !s.has_permission(&self.permission) => {
                     tracing::debug!(
                         permission = &*self.permission,

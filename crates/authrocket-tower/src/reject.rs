@@ -17,7 +17,7 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Rejection<'a> {
-    /// Why: [`VerifyError::MissingToken`] when no token was presented.
+    /// Why: a `missing_token` error when no token was presented.
     pub error: &'a VerifyError,
     /// Whether the request is gRPC (`content-type: application/grpc…`).
     pub grpc: bool,
@@ -167,13 +167,13 @@ pub fn default_rejection(rejection: &Rejection<'_>) -> Response<Bytes> {
         retry_after(res.headers_mut(), e);
         return res;
     }
-    let error = match (e, e.kind()) {
-        (VerifyError::MissingToken, _) => "missing_token",
-        (_, ErrorKind::InvalidRequest) => "invalid_request",
+    let error = match e.kind() {
+        ErrorKind::Missing => "missing_token",
+        ErrorKind::InvalidRequest => "invalid_request",
         _ => "invalid_token",
     };
-    let challenge = match e {
-        VerifyError::MissingToken => format!("Bearer realm=\"{realm}\""),
+    let challenge = match e.kind() {
+        ErrorKind::Missing => format!("Bearer realm=\"{realm}\""),
         _ => format!(
             "Bearer realm=\"{realm}\", error=\"{error}\", error_description=\"{}\"",
             quoted(&description)

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use authrocket_verify::VerifyError;
+use authrocket_verify::{ErrorKind, VerifyError};
 use http::{Request, Response};
 use tower_service::Service;
 
@@ -77,11 +77,9 @@ async fn decide(shared: Arc<Shared>, found: Found, grpc: bool) -> Decision {
             }
             Err(e) => (e, Some(source)),
         },
-        Ok(None) => (VerifyError::MissingToken, None),
+        Ok(None) => (VerifyError::missing_token(), None),
         Err(unusable) => (
-            VerifyError::InvalidRequest {
-                reason: unusable.reason,
-            },
+            VerifyError::invalid_request(unusable.reason),
             Some(unusable.source),
         ),
     };
@@ -93,7 +91,7 @@ async fn decide(shared: Arc<Shared>, found: Found, grpc: bool) -> Decision {
                 "authrocket: passing request without a session"
             );
             let clear_cookie = source == Some(TokenSource::Cookie) && !error.is_unavailable();
-            let error = (error != VerifyError::MissingToken).then_some(error);
+            let error = (error.kind() != ErrorKind::Missing).then_some(error);
             Decision::Pass {
                 session: None,
                 error,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use authrocket_testkit::{FakeRealm, Fault, SigningKey, TokenBuilder, bad};
 use authrocket_tower::{AuthContext, AuthRocketLayer, Rejection, RequirePermissionLayer};
-use authrocket_verify::{Mode, Session, Verifier};
+use authrocket_verify::{Session, Verifier, VerifyMode};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -199,7 +199,7 @@ async fn expired_token_body_is_small_json() {
 async fn online_realm() -> (FakeRealm, Verifier) {
     let realm = FakeRealm::start().await;
     let v = Verifier::builder()
-        .mode(Mode::Online)
+        .mode(VerifyMode::Online)
         .authrocket_url(realm.api_url())
         .api_key(realm.api_key())
         .realm(realm.realm_id())

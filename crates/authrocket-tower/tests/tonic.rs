@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use authrocket_testkit::{FakeRealm, Fault, bad};
 use authrocket_tower::AuthRocketLayer;
-use authrocket_verify::{Mode, Session, Verifier};
+use authrocket_verify::{Session, Verifier, VerifyMode};
 use tonic::transport::{Channel, Server};
 use tonic::{Code, Request};
 use tonic_health::pb::HealthCheckRequest;
@@ -125,7 +125,7 @@ async fn grpc_with_and_without_a_token() {
 async fn grpc_unavailable_when_the_realm_is_down() {
     let realm = FakeRealm::start().await;
     let verifier = Verifier::builder()
-        .mode(Mode::Online)
+        .mode(VerifyMode::Online)
         .authrocket_url(realm.api_url())
         .api_key(realm.api_key())
         .api_timeout(Duration::from_secs(1))

@@ -93,15 +93,12 @@ impl ApiGate {
         let now = self.now.millis();
         let closed_until = self.closed_until_ms.load(Ordering::Acquire);
         if now < closed_until {
-            return Err(VerifyError::Unavailable {
-                reason: "session API asked to wait (rate limited)",
-                retry_after: Some(seconds_until(now, closed_until)),
-            });
+            return Err(VerifyError::unavailable_for(
+                "session API asked to wait (rate limited)",
+                Some(seconds_until(now, closed_until)),
+            ));
         }
-        let busy = |reason| VerifyError::Unavailable {
-            reason,
-            retry_after: Some(BUSY_RETRY_AFTER),
-        };
+        let busy = |reason| VerifyError::unavailable_for(reason, Some(BUSY_RETRY_AFTER));
         if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.budget.max_in_flight {
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
             return Err(busy("too many session-API calls in flight"));

@@ -13,7 +13,7 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::VerifyError;
 use crate::json;
-use crate::session::{Builder, Field, Fixed, Generation, MembershipFields, SessionData};
+use crate::session::{Draft, DraftMembership, Generation, SessionData};
 
 /// Latest time claim accepted: 9999-12-31T23:59:59Z. Anything later is absurd.
 const MAX_TIME: i64 = 253_402_300_799;
@@ -294,7 +294,7 @@ impl<'a> RawClaims<'a> {
         let leeway = rules.leeway;
         match self.exp {
             TimeClaim::Valid { floor: exp, .. } if now > exp.saturating_add(leeway) => {
-                return Err(VerifyError::Expired);
+                return Err(VerifyError::EXPIRED);
             }
             TimeClaim::Valid { .. } => {}
             TimeClaim::Invalid => {
@@ -307,7 +307,7 @@ impl<'a> RawClaims<'a> {
         }
         match self.nbf {
             TimeClaim::Valid { ceil: nbf, .. } if now.saturating_add(leeway) < nbf => {
-                return Err(VerifyError::NotYetValid);
+                return Err(VerifyError::NOT_YET_VALID);
             }
             TimeClaim::Invalid => {
                 return Err(VerifyError::invalid_claims("nbf is not a valid time"));
@@ -316,7 +316,7 @@ impl<'a> RawClaims<'a> {
         }
         match self.iat {
             TimeClaim::Valid { ceil: iat, .. } if iat > now.saturating_add(leeway) => {
-                return Err(VerifyError::NotYetValid);
+                return Err(VerifyError::NOT_YET_VALID);
             }
             TimeClaim::Invalid => {
                 return Err(VerifyError::invalid_claims("iat is not a valid time"));
@@ -325,101 +325,98 @@ impl<'a> RawClaims<'a> {
         }
         if let Some(expected) = &rules.issuer {
             if self.iss.as_deref() != Some(expected.as_str()) {
-                return Err(VerifyError::WrongIssuer);
+                return Err(VerifyError::WRONG_ISSUER);
             }
         }
         match (&rules.realm, &self.aud) {
             (None, Some(_)) => {
-                return Err(VerifyError::WrongRealm {
-                    hint: " (the token carries an aud claim: set AUTHROCKET_REALM to accept it)",
-                });
+                return Err(VerifyError::wrong_realm(true));
             }
             (Some(realm), Some(aud)) if !aud.contains(realm) => {
-                return Err(VerifyError::WrongRealm { hint: "" });
+                return Err(VerifyError::wrong_realm(false));
             }
             _ => {}
         }
         if let (Some(realm), Some(rid)) = (&rules.realm, &self.rid) {
             if **rid != *realm.as_str() {
-                return Err(VerifyError::WrongRealm { hint: "" });
+                return Err(VerifyError::wrong_realm(false));
             }
         }
         self.generation()
     }
 
-    /// Map the claims of a validated token to session data, per SPEC's claim table.
-    pub(crate) fn to_session(&self, generation: Generation) -> SessionData {
-        let v2 = generation == Generation::V2;
-        let fixed = Fixed {
-            email_verified: if v2 { self.email_verified } else { None },
+    /// The parts of a draft both generations fill the same way.
+    fn common<'s>(&'s self, generation: Generation, user_id: &'s Text<'a>) -> Draft<'s> {
+        Draft {
             generation,
+            user_id: user_id.as_deref().unwrap_or_default(),
+            name: None,
+            first_name: None,
+            last_name: None,
+            username: None,
+            email: None,
+            email_verified: None,
+            reference: None,
+            custom: self.cs.as_ref(),
+            session_id: None,
+            realm_id: None,
             issued_at: self.iat.floor(),
             expires_at: self.exp.floor(),
-            custom: self.cs.clone(),
-        };
-        Builder::build(fixed, |b| {
-            let (user_id, name, first, last, username, session_id) = if v2 {
-                (
-                    &self.sub,
-                    &self.name,
-                    &self.given_name,
-                    &self.family_name,
-                    &self.preferred_username,
-                    &self.sid,
-                )
-            } else {
-                (
-                    &self.uid,
-                    &self.n,
-                    &self.first_name_v1,
-                    &self.ln,
-                    &self.un,
-                    &self.tk,
-                )
-            };
-            b.field(Field::UserId, user_id.as_deref());
-            b.field(Field::Name, name.as_deref());
-            b.field(Field::FirstName, first.as_deref());
-            b.field(Field::LastName, last.as_deref());
-            b.field(Field::Username, username.as_deref());
-            b.field(Field::SessionId, session_id.as_deref());
-            if v2 {
-                b.field(Field::Email, self.email.as_deref());
-                b.field(Field::Reference, self.reference.as_deref());
-                b.field(Field::RealmId, self.rid.as_deref());
-                for o in self.orgs.iter().flatten() {
-                    b.membership(MembershipFields {
-                        id: o.mid.as_deref(),
-                        org_id: o.oid.as_deref(),
-                        org_name: o.name.as_deref(),
-                        org_reference: o.reference.as_deref(),
-                        selected: o.selected.unwrap_or(false),
-                        // `orgs[].ref` and `orgs[].cs` describe the org, as in the SDKs.
-                        custom: None,
-                        org_custom: o.cs.as_ref(),
-                    });
-                    for p in o.perm.iter().flatten() {
-                        b.permission(p);
-                    }
-                }
-            } else {
-                b.field(Field::RealmId, self.aud.as_ref().and_then(Audience::single));
-                for m in self.m.iter().flatten() {
-                    b.membership(MembershipFields {
-                        id: None,
-                        org_id: m.oid.as_deref(),
-                        org_name: m.o.as_deref(),
-                        org_reference: None,
-                        selected: false,
-                        custom: m.cs.as_ref(),
-                        org_custom: m.ocs.as_ref(),
-                    });
-                    for p in m.p.iter().flatten() {
-                        b.permission(p);
-                    }
-                }
-            }
-        })
+        }
+    }
+
+    /// Store the claims of a validated token as a session: the claim table of AuthRocket 2
+    /// (`sub`, `sid`, `rid`, `orgs[]`) or AuthRocket 1 (`uid`, `tk`, `aud`, `m[]`).
+    pub(crate) fn to_session(&self, generation: Generation) -> Result<SessionData, VerifyError> {
+        match generation {
+            Generation::V2 => SessionData::from_draft(
+                Draft {
+                    name: self.name.as_deref(),
+                    first_name: self.given_name.as_deref(),
+                    last_name: self.family_name.as_deref(),
+                    username: self.preferred_username.as_deref(),
+                    email: self.email.as_deref(),
+                    email_verified: self.email_verified,
+                    reference: self.reference.as_deref(),
+                    session_id: self.sid.as_deref(),
+                    realm_id: self.rid.as_deref(),
+                    ..self.common(generation, &self.sub)
+                },
+                // `orgs[].ref` and `orgs[].cs` describe the org, as in the SDKs; an AR2
+                // membership has no custom attributes of its own in the token.
+                self.orgs.iter().flatten().map(|o| DraftMembership {
+                    id: o.mid.as_deref(),
+                    org_id: o.oid.as_deref(),
+                    org_name: o.name.as_deref(),
+                    org_reference: o.reference.as_deref(),
+                    selected: o.selected.unwrap_or(false),
+                    custom: None,
+                    org_custom: o.cs.as_ref(),
+                    permissions: o.perm.iter().flatten().map(|p| &**p),
+                }),
+            ),
+            Generation::V1 => SessionData::from_draft(
+                Draft {
+                    name: self.n.as_deref(),
+                    first_name: self.first_name_v1.as_deref(),
+                    last_name: self.ln.as_deref(),
+                    username: self.un.as_deref(),
+                    session_id: self.tk.as_deref(),
+                    realm_id: self.aud.as_ref().and_then(Audience::single),
+                    ..self.common(generation, &self.uid)
+                },
+                self.m.iter().flatten().map(|m| DraftMembership {
+                    id: None,
+                    org_id: m.oid.as_deref(),
+                    org_name: m.o.as_deref(),
+                    org_reference: None,
+                    selected: false,
+                    custom: m.cs.as_ref(),
+                    org_custom: m.ocs.as_ref(),
+                    permissions: m.p.iter().flatten().map(|p| &**p),
+                }),
+            ),
+        }
     }
 }
 

@@ -35,6 +35,7 @@ use std::time::Duration;
 use crate::api_gate::Budget;
 use crate::clock::Clock;
 use crate::error::ConfigError;
+use crate::secret::Secret;
 
 /// The default expected `iss` of AuthRocket tokens.
 pub const DEFAULT_ISSUER: &str = "https://authrocket.com";
@@ -42,7 +43,7 @@ pub const DEFAULT_ISSUER: &str = "https://authrocket.com";
 /// How tokens are verified (SPEC §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Mode {
+pub enum VerifyMode {
     /// JWT signature and claims only: no network on the request path, cannot see logouts.
     Offline,
     /// Every new token is checked with AuthRocket's session API (cached): sees logouts.
@@ -51,7 +52,7 @@ pub enum Mode {
     Hybrid,
 }
 
-impl Mode {
+impl VerifyMode {
     /// The value as written in `AUTHROCKET_VERIFY_MODE`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,7 +63,7 @@ impl Mode {
     }
 }
 
-impl FromStr for Mode {
+impl FromStr for VerifyMode {
     type Err = ConfigError;
     fn from_str(s: &str) -> Result<Self, ConfigError> {
         match s.trim().to_ascii_lowercase().as_str() {
@@ -77,19 +78,9 @@ impl FromStr for Mode {
     }
 }
 
-impl fmt::Display for Mode {
+impl fmt::Display for VerifyMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// A string that must never be printed: `Debug` shows `[redacted]`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct Secret(pub(crate) String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
     }
 }
 
@@ -118,7 +109,7 @@ pub struct VerifierBuilder {
     pub(crate) account: Option<String>,
     pub(crate) issuer: Option<String>,
     pub(crate) leeway: Duration,
-    pub(crate) mode: Option<Mode>,
+    pub(crate) mode: Option<VerifyMode>,
     pub(crate) cache_ttl: Duration,
     pub(crate) negative_cache_ttl: Duration,
     pub(crate) cache_capacity: u64,
@@ -384,7 +375,7 @@ impl VerifierBuilder {
     }
 
     /// The verification mode (`AUTHROCKET_VERIFY_MODE`).
-    pub fn mode(mut self, mode: Mode) -> Self {
+    pub fn mode(mut self, mode: VerifyMode) -> Self {
         self.mode = Some(mode);
         self
     }
@@ -483,11 +474,5 @@ impl VerifierBuilder {
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(Arc::new(clock));
         self
-    }
-
-    /// Validate everything and build the [`Verifier`](crate::Verifier). Fails with a
-    /// [`ConfigError`] naming the variable to fix. Makes no network request.
-    pub fn build(self) -> Result<crate::Verifier, ConfigError> {
-        crate::verifier::Verifier::from_builder(self)
     }
 }

@@ -8,103 +8,81 @@ use std::time::Duration;
 
 /// Why a token was not accepted.
 ///
-/// Every variant has a stable machine-readable [`code`](VerifyError::code) and belongs to
-/// one of three [kinds](VerifyError::kind): the token itself is not acceptable
-/// ([`ErrorKind::Invalid`], answer 401), it cannot be checked right now
-/// ([`ErrorKind::Unavailable`], answer 503 and let the client retry), or the request does
-/// not say unambiguously which token it presents ([`ErrorKind::InvalidRequest`], answer 400;
-/// raised by middleware that reads the request, never by [`Verifier::verify`](crate::Verifier::verify)).
+/// Opaque, so causes can be added without breaking anyone: ask it through methods. Every
+/// cause has a stable machine-readable [`code`](VerifyError::code) and belongs to one
+/// [kind](VerifyError::kind) that says what to answer: no token ([`ErrorKind::Missing`],
+/// 401), a token that is not acceptable ([`ErrorKind::Invalid`], 401), one that cannot be
+/// checked right now ([`ErrorKind::Unavailable`], 503, let the client retry), or a request
+/// that does not say unambiguously which token it presents ([`ErrorKind::InvalidRequest`],
+/// 400; raised by middleware that reads the request, never by
+/// [`Verifier::verify`](crate::Verifier::verify)).
+///
+/// Its `Display` is for the client: it names the rule that failed, never a token, a secret,
+/// or a hint meant for the operator (those go to the logs).
 ///
 /// ```
 /// use authrocket_verify::{ErrorKind, VerifyError};
 ///
-/// let err = VerifyError::Expired;
-/// assert_eq!(err.code(), "expired");
-/// assert_eq!(err.kind(), ErrorKind::Invalid);
-/// assert_eq!(err.to_string(), "token has expired");
+/// let err = VerifyError::missing_token();
+/// assert_eq!(err.code(), "missing_token");
+/// assert_eq!(err.kind(), ErrorKind::Missing);
+/// assert_eq!(err.to_string(), "no token was presented");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// No token was presented.
-    #[error("no token was presented")]
-    MissingToken,
-    /// The token is not a well-formed compact JWS / AuthRocket token.
-    #[error("token is malformed: {reason}")]
-    Malformed {
-        /// Which structural rule failed (never the token's content).
-        reason: &'static str,
-    },
-    /// The token is longer than the configured maximum.
-    #[error("token is longer than the allowed {max} bytes")]
-    TooLarge {
-        /// The configured maximum length in bytes.
-        max: usize,
-    },
-    /// The header names an algorithm other than the one pinned by the key (including `none`).
-    #[error("token algorithm is not accepted for this key")]
-    UnsupportedAlgorithm,
-    /// The header carries a parameter this verifier refuses to process (`crit`).
-    #[error("token header has an unsupported critical parameter")]
-    UnsupportedHeader,
-    /// The signature does not match.
-    #[error("token signature is invalid")]
-    BadSignature,
-    /// The token's `kid` is absent or not among the realm's published keys.
-    #[error("token was signed by an unknown key")]
-    UnknownKey,
-    /// `exp` has passed (beyond the configured leeway).
-    #[error("token has expired")]
-    Expired,
-    /// `nbf` or `iat` lies in the future (beyond the configured leeway).
-    #[error("token is not valid yet")]
-    NotYetValid,
-    /// A claim is missing, empty or of the wrong type.
-    #[error("token claims are invalid: {reason}")]
-    InvalidClaims {
-        /// Which claim rule failed.
-        reason: &'static str,
-    },
-    /// `iss` is not the configured issuer.
-    #[error("token was issued by an unexpected issuer")]
-    WrongIssuer,
-    /// The token belongs to another realm (`rid` / `aud`).
-    #[error("token belongs to another realm{hint}")]
-    WrongRealm {
-        /// Extra guidance for the operator (e.g. to set `AUTHROCKET_REALM`).
-        hint: &'static str,
-    },
-    /// The session API says the session does not exist (logged out, revoked, never existed).
-    #[error("session has been revoked or does not exist")]
-    Revoked,
-    /// The token cannot be checked right now (session API or JWKS unreachable, rate limited,
-    /// misbehaving). The caller should answer 503.
-    #[error("token cannot be verified right now: {reason}")]
-    Unavailable {
-        /// What went wrong upstream (never a URL with a token in it).
-        reason: &'static str,
-        /// How long the client should wait before retrying, when known.
-        retry_after: Option<Duration>,
-    },
-    /// The session API refused *our* credentials (401/402/403): an operator error.
-    /// The user's token was not the problem, so the caller answers 503, not 401.
-    #[error("the session API rejected this server's API credentials")]
-    ApiCredentials,
-    /// The request's credentials are ambiguous or unreadable: two `Authorization` fields,
-    /// several token cookies with different values, an `Authorization` field that cannot be
-    /// read. Answer 400 (`invalid_request`); never pick one.
-    #[error("the request's credentials are ambiguous or unreadable: {reason}")]
-    InvalidRequest {
-        /// What is wrong with the request (never a token).
-        reason: &'static str,
-    },
+#[error("{cause}")]
+pub struct VerifyError {
+    cause: Cause,
 }
 
-/// The two families of [`VerifyError`]: what a caller should answer.
+/// The causes, private so they can grow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Cause {
+    #[error("no token was presented")]
+    MissingToken,
+    #[error("token is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("token is longer than the allowed {0} bytes")]
+    TooLarge(usize),
+    #[error("token algorithm is not accepted for this key")]
+    UnsupportedAlgorithm,
+    #[error("token header has an unsupported critical parameter")]
+    UnsupportedHeader,
+    #[error("token signature is invalid")]
+    BadSignature,
+    #[error("token was signed by an unknown key")]
+    UnknownKey,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token claims are invalid: {0}")]
+    InvalidClaims(&'static str),
+    #[error("token was issued by an unexpected issuer")]
+    WrongIssuer,
+    /// `unconfigured`: the token names a realm and none is configured (an operator hint).
+    #[error("token belongs to another realm")]
+    WrongRealm { unconfigured: bool },
+    #[error("session has been revoked or does not exist")]
+    Revoked,
+    #[error("token cannot be verified right now: {reason}")]
+    Unavailable {
+        reason: &'static str,
+        retry_after: Option<Duration>,
+    },
+    /// Our own API credentials were refused: said to the client only as "unavailable".
+    #[error("token cannot be verified right now")]
+    ApiCredentials,
+    #[error("the request's credentials are ambiguous or unreadable: {0}")]
+    InvalidRequest(&'static str),
+}
+
+/// What a caller should answer for a [`VerifyError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The token is missing or not acceptable: answer 401.
+    /// No token was presented: answer 401 with a bare `WWW-Authenticate` challenge.
+    Missing,
+    /// The token is not acceptable: answer 401.
     Invalid,
     /// The token cannot be checked right now: answer 503 with `Retry-After`.
     Unavailable,
@@ -113,36 +91,108 @@ pub enum ErrorKind {
 }
 
 impl VerifyError {
+    pub(crate) const MISSING_TOKEN: Self = Self::of(Cause::MissingToken);
+    pub(crate) const UNSUPPORTED_ALGORITHM: Self = Self::of(Cause::UnsupportedAlgorithm);
+    pub(crate) const UNSUPPORTED_HEADER: Self = Self::of(Cause::UnsupportedHeader);
+    pub(crate) const BAD_SIGNATURE: Self = Self::of(Cause::BadSignature);
+    pub(crate) const UNKNOWN_KEY: Self = Self::of(Cause::UnknownKey);
+    pub(crate) const EXPIRED: Self = Self::of(Cause::Expired);
+    pub(crate) const NOT_YET_VALID: Self = Self::of(Cause::NotYetValid);
+    pub(crate) const WRONG_ISSUER: Self = Self::of(Cause::WrongIssuer);
+    pub(crate) const REVOKED: Self = Self::of(Cause::Revoked);
+    pub(crate) const API_CREDENTIALS: Self = Self::of(Cause::ApiCredentials);
+
+    const fn of(cause: Cause) -> Self {
+        Self { cause }
+    }
+
+    /// No token was presented — for middleware that finds none in a request.
+    ///
+    /// ```
+    /// assert_eq!(authrocket_verify::VerifyError::missing_token().code(), "missing_token");
+    /// ```
+    pub const fn missing_token() -> Self {
+        Self::MISSING_TOKEN
+    }
+
+    /// The request's credentials are ambiguous or unreadable (`reason` says how; it must
+    /// never contain a token) — for middleware that reads them.
+    ///
+    /// ```
+    /// let err = authrocket_verify::VerifyError::invalid_request("two Authorization fields");
+    /// assert_eq!(err.code(), "invalid_request");
+    /// ```
+    pub const fn invalid_request(reason: &'static str) -> Self {
+        Self::of(Cause::InvalidRequest(reason))
+    }
+
+    pub(crate) const fn malformed(reason: &'static str) -> Self {
+        Self::of(Cause::Malformed(reason))
+    }
+
+    pub(crate) const fn too_large(max: usize) -> Self {
+        Self::of(Cause::TooLarge(max))
+    }
+
+    pub(crate) const fn invalid_claims(reason: &'static str) -> Self {
+        Self::of(Cause::InvalidClaims(reason))
+    }
+
+    /// Another realm's token; `unconfigured` when no realm is configured and the token
+    /// names one (the operator should set `AUTHROCKET_REALM`).
+    pub(crate) const fn wrong_realm(unconfigured: bool) -> Self {
+        Self::of(Cause::WrongRealm { unconfigured })
+    }
+
+    pub(crate) const fn unavailable(reason: &'static str) -> Self {
+        Self::unavailable_for(reason, None)
+    }
+
+    pub(crate) const fn unavailable_for(
+        reason: &'static str,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        Self::of(Cause::Unavailable {
+            reason,
+            retry_after,
+        })
+    }
+
     /// A stable, machine-readable code for this error, suitable for logs, metrics and
     /// response bodies. Codes never change meaning between versions.
+    ///
+    /// `missing_token`, `malformed`, `too_large`, `unsupported_algorithm`,
+    /// `unsupported_header`, `bad_signature`, `unknown_key`, `expired`, `not_yet_valid`,
+    /// `invalid_claims`, `wrong_issuer`, `wrong_realm`, `revoked`, `unavailable`,
+    /// `api_credentials` (this server's API key was refused: an operator error, reported to
+    /// clients as `unavailable`), `invalid_request`.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::MissingToken => "missing_token",
-            Self::Malformed { .. } => "malformed",
-            Self::TooLarge { .. } => "too_large",
-            Self::UnsupportedAlgorithm => "unsupported_algorithm",
-            Self::UnsupportedHeader => "unsupported_header",
-            Self::BadSignature => "bad_signature",
-            Self::UnknownKey => "unknown_key",
-            Self::Expired => "expired",
-            Self::NotYetValid => "not_yet_valid",
-            Self::InvalidClaims { .. } => "invalid_claims",
-            Self::WrongIssuer => "wrong_issuer",
-            Self::WrongRealm { .. } => "wrong_realm",
-            Self::Revoked => "revoked",
-            Self::Unavailable { .. } => "unavailable",
-            Self::ApiCredentials => "api_credentials",
-            Self::InvalidRequest { .. } => "invalid_request",
+        match self.cause {
+            Cause::MissingToken => "missing_token",
+            Cause::Malformed(_) => "malformed",
+            Cause::TooLarge(_) => "too_large",
+            Cause::UnsupportedAlgorithm => "unsupported_algorithm",
+            Cause::UnsupportedHeader => "unsupported_header",
+            Cause::BadSignature => "bad_signature",
+            Cause::UnknownKey => "unknown_key",
+            Cause::Expired => "expired",
+            Cause::NotYetValid => "not_yet_valid",
+            Cause::InvalidClaims(_) => "invalid_claims",
+            Cause::WrongIssuer => "wrong_issuer",
+            Cause::WrongRealm { .. } => "wrong_realm",
+            Cause::Revoked => "revoked",
+            Cause::Unavailable { .. } => "unavailable",
+            Cause::ApiCredentials => "api_credentials",
+            Cause::InvalidRequest(_) => "invalid_request",
         }
     }
 
-    /// Whether the token is bad ([`ErrorKind::Invalid`]), could not be checked
-    /// ([`ErrorKind::Unavailable`]), or the request is ambiguous
-    /// ([`ErrorKind::InvalidRequest`]).
+    /// What a caller should answer: see [`ErrorKind`].
     pub fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Unavailable { .. } | Self::ApiCredentials => ErrorKind::Unavailable,
-            Self::InvalidRequest { .. } => ErrorKind::InvalidRequest,
+        match self.cause {
+            Cause::MissingToken => ErrorKind::Missing,
+            Cause::Unavailable { .. } | Cause::ApiCredentials => ErrorKind::Unavailable,
+            Cause::InvalidRequest(_) => ErrorKind::InvalidRequest,
             _ => ErrorKind::Invalid,
         }
     }
@@ -154,25 +204,26 @@ impl VerifyError {
 
     /// For [`ErrorKind::Unavailable`] errors: how long the client should wait, when known.
     pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::Unavailable { retry_after, .. } => *retry_after,
+        match self.cause {
+            Cause::Unavailable { retry_after, .. } => retry_after,
             _ => None,
         }
     }
 
-    pub(crate) const fn malformed(reason: &'static str) -> Self {
-        Self::Malformed { reason }
-    }
-
-    pub(crate) const fn invalid_claims(reason: &'static str) -> Self {
-        Self::InvalidClaims { reason }
-    }
-
-    pub(crate) const fn unavailable(reason: &'static str) -> Self {
-        Self::Unavailable {
-            reason,
-            retry_after: None,
-        }
+    /// Log this rejection at `debug` (never louder: a flood of bad tokens must not flood the
+    /// logs), with what an operator should know that the client is not told.
+    pub(crate) fn log_rejection(&self) {
+        let hint = match self.cause {
+            Cause::WrongRealm { unconfigured: true } => {
+                "the token carries an aud claim: set AUTHROCKET_REALM to accept it"
+            }
+            Cause::ApiCredentials => {
+                "the session API refused this server's credentials: check AUTHROCKET_API_KEY, \
+                 AUTHROCKET_REALM and AUTHROCKET_URL"
+            }
+            _ => "",
+        };
+        tracing::debug!(code = self.code(), reason = %self, hint, "authrocket: token rejected");
     }
 }
 
@@ -206,6 +257,10 @@ pub enum ConfigError {
         /// What is wrong with it (never the value itself).
         reason: String,
     },
+    /// The HTTP client for the JWKS and the session API could not be built (its TLS
+    /// set-up failed): a problem of the machine, not of a setting.
+    #[error("the HTTP client (rustls) for the JWKS and the session API could not be built")]
+    HttpClient,
     /// A mode was asked for whose prerequisites are not configured.
     #[error("{variable}={mode} needs {needs}")]
     ModeNeeds {
@@ -223,6 +278,7 @@ impl ConfigError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NoKeySource => "no_key_source",
+            Self::HttpClient => "http_client",
             Self::Invalid { .. } => "invalid_setting",
             Self::ModeNeeds { .. } => "mode_prerequisite",
         }
@@ -231,7 +287,7 @@ impl ConfigError {
     /// The environment variable this error is about, when it is about one.
     pub fn variable(&self) -> Option<&'static str> {
         match self {
-            Self::NoKeySource => None,
+            Self::NoKeySource | Self::HttpClient => None,
             Self::Invalid { variable, .. } | Self::ModeNeeds { variable, .. } => Some(variable),
         }
     }

@@ -55,12 +55,7 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, ConfigError> 
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
-        .map_err(|_| {
-            ConfigError::invalid(
-                "AUTHROCKET_API_TIMEOUT",
-                "the HTTP client could not be built",
-            )
-        })
+        .map_err(|_| ConfigError::HttpClient)
 }
 
 /// Send an idempotent request (a `GET`), once more if it failed on the way without timing

@@ -13,7 +13,6 @@
 //! * Every time is read on the verifier's clock.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -52,7 +51,6 @@ struct Inner {
     keys: RwLock<Arc<KeyMap>>,
     /// The latest fetch (running or finished), shared by everyone who needs its outcome.
     latest: Mutex<Option<Fetch>>,
-    fetches: AtomicU64,
 }
 
 struct Fetch {
@@ -166,14 +164,8 @@ impl Jwks {
                 now,
                 keys: RwLock::new(Arc::new(KeyMap::new())),
                 latest: Mutex::new(None),
-                fetches: AtomicU64::new(0),
             }),
         }
-    }
-
-    /// How many fetches have been started so far.
-    pub(crate) fn fetch_count(&self) -> u64 {
-        self.inner.fetches.load(Ordering::Relaxed)
     }
 
     fn lookup(&self, kid: &str) -> Option<Arc<VerifyingKey>> {
@@ -191,7 +183,7 @@ impl Jwks {
             return Ok(key);
         }
         match outcome {
-            Ok(()) => Err(VerifyError::UnknownKey),
+            Ok(()) => Err(VerifyError::UNKNOWN_KEY),
             Err(reason) => Err(VerifyError::unavailable(reason)),
         }
     }
@@ -229,7 +221,6 @@ impl Jwks {
 
 impl Inner {
     async fn fetch_and_store(&self) -> FetchOutcome {
-        self.fetches.fetch_add(1, Ordering::Relaxed);
         let result = self.fetch().await;
         match &result {
             Ok(keys) => {

@@ -90,10 +90,10 @@ impl<'t> Compact<'t> {
     /// when they are not).
     pub(crate) fn split(token: &'t str, max_len: usize) -> Result<Self, VerifyError> {
         if token.is_empty() {
-            return Err(VerifyError::MissingToken);
+            return Err(VerifyError::MISSING_TOKEN);
         }
         if token.len() > max_len {
-            return Err(VerifyError::TooLarge { max: max_len });
+            return Err(VerifyError::too_large(max_len));
         }
         let (header, rest) = token
             .split_once('.')
@@ -160,7 +160,7 @@ impl<'t> Compact<'t> {
         if key.verify(self.signing_input.as_bytes(), &buf[..len]) {
             Ok(())
         } else {
-            Err(VerifyError::BadSignature)
+            Err(VerifyError::BAD_SIGNATURE)
         }
     }
 }
@@ -215,10 +215,10 @@ impl<'a> Header<'a> {
     /// key's algorithm (so `none`, `HS256` against an RSA key, … fail) and `crit` is refused.
     pub(crate) fn check(&self, expected: Algorithm) -> Result<(), VerifyError> {
         if self.alg != expected.header_name() {
-            return Err(VerifyError::UnsupportedAlgorithm);
+            return Err(VerifyError::UNSUPPORTED_ALGORITHM);
         }
         if self.crit {
-            return Err(VerifyError::UnsupportedHeader);
+            return Err(VerifyError::UNSUPPORTED_HEADER);
         }
         Ok(())
     }

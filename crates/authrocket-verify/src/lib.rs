@@ -29,7 +29,7 @@
 //!
 //! # Modes
 //!
-//! | [`Mode`] | how | sees a logout | network per request |
+//! | [`VerifyMode`] | how | sees a logout | network per request |
 //! | --- | --- | --- | --- |
 //! | `Offline` (default with a key source) | JWT signature and claims | no, only `exp` | none (JWKS only on an unknown `kid`) |
 //! | `Online` (default with only `AUTHROCKET_URL`) | AuthRocket's session API | within the cache TTL | one call per token per TTL |
@@ -92,13 +92,16 @@ mod json;
 mod jwks;
 mod jwt;
 mod keys;
+mod secret;
 mod session;
 mod session_api;
+mod setup;
+mod strategy;
 mod verifier;
 
 pub use cache::CacheStats;
 pub use clock::{Clock, SystemClock};
-pub use config::{DEFAULT_ISSUER, ENV_VARS, Mode, VerifierBuilder};
+pub use config::{DEFAULT_ISSUER, ENV_VARS, VerifierBuilder, VerifyMode};
 pub use error::{ConfigError, ErrorKind, VerifyError};
 pub use session::{Generation, Membership, Org, Permissions, Session, User};
 pub use verifier::Verifier;

@@ -26,11 +26,11 @@ use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::Deserialize;
 
 use crate::api_gate::{ApiGate, DEFAULT_HOLD_OFF};
-use crate::config::Secret;
 use crate::error::{ConfigError, VerifyError};
 use crate::http;
 use crate::json;
-use crate::session::{Builder, Field, Fixed, Generation, MembershipFields, SessionData};
+use crate::secret::Secret;
+use crate::session::{Draft, DraftMembership, Generation, SessionData};
 
 /// Largest session or user object accepted.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -293,7 +293,7 @@ impl SessionApi {
         let status = response.status();
         match status {
             s if s.is_success() => {}
-            StatusCode::NOT_FOUND => return Err(VerifyError::Revoked),
+            StatusCode::NOT_FOUND => return Err(VerifyError::REVOKED),
             StatusCode::UNAUTHORIZED | StatusCode::PAYMENT_REQUIRED | StatusCode::FORBIDDEN => {
                 if !self.credentials_error_logged.swap(true, Ordering::Relaxed) {
                     tracing::error!(
@@ -303,7 +303,7 @@ impl SessionApi {
                          until fixed; logged once)"
                     );
                 }
-                return Err(VerifyError::ApiCredentials);
+                return Err(VerifyError::API_CREDENTIALS);
             }
             s => {
                 let reason = if s == StatusCode::TOO_MANY_REQUESTS {
@@ -329,11 +329,9 @@ impl SessionApi {
                     reason,
                     "authrocket: session API unavailable"
                 );
-                return Err(VerifyError::Unavailable {
-                    reason,
-                    retry_after: retry_after
-                        .or((s == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_HOLD_OFF)),
-                });
+                let wait = retry_after
+                    .or((s == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_HOLD_OFF));
+                return Err(VerifyError::unavailable_for(reason, wait));
             }
         }
         let body = http::read_capped(response, MAX_BODY_BYTES)
@@ -408,7 +406,7 @@ impl SessionApi {
         self.check_about(&s, token, expected)?;
         if let (Some(realm), Some(rid)) = (&self.realm, &s.realm_id) {
             if rid != realm {
-                return Err(VerifyError::WrongRealm { hint: "" });
+                return Err(VerifyError::wrong_realm(false));
             }
         }
         let expires_at = s
@@ -416,7 +414,7 @@ impl SessionApi {
             .filter(|e| e.is_finite())
             .map(|e| e.floor() as i64);
         if expires_at.is_some_and(|exp| now >= exp) {
-            return Err(VerifyError::Expired);
+            return Err(VerifyError::EXPIRED);
         }
         let user_id = s.user_id.clone().filter(|u| !u.is_empty());
         let user = match (s.user, with_user, &user_id) {
@@ -434,7 +432,7 @@ impl SessionApi {
         let user_id = user_id
             .or_else(|| user.as_ref().map(|u| u.id.clone()))
             .ok_or_else(|| self.inconsistent(Inconsistency::NoUser))?;
-        let data = self.session_data(user_id, user, &s.id, s.realm_id, s.created_at, expires_at);
+        let data = self.session_data(user_id, user, &s.id, s.realm_id, s.created_at, expires_at)?;
         Ok(Confirmed {
             session_id: s.id,
             expires_at,
@@ -450,33 +448,32 @@ impl SessionApi {
         realm_id: Option<String>,
         created_at: Option<f64>,
         expires_at: Option<i64>,
-    ) -> SessionData {
+    ) -> Result<SessionData, VerifyError> {
         let u = user.as_ref();
-        let fixed = Fixed {
-            email_verified: u.and_then(|u| u.email_verified),
+        let draft = Draft {
             generation: self.generation(),
+            user_id: &user_id,
+            name: u.and_then(|u| u.name.as_deref()),
+            first_name: u.and_then(|u| u.first_name.as_deref()),
+            last_name: u.and_then(|u| u.last_name.as_deref()),
+            username: u.and_then(|u| u.username.as_deref()),
+            email: u.and_then(|u| u.email.as_deref()),
+            email_verified: u.and_then(|u| u.email_verified),
+            reference: u.and_then(|u| u.reference.as_deref()),
+            custom: u.and_then(|u| u.custom.as_ref()),
+            session_id: session_id.as_deref(),
+            realm_id: realm_id.as_deref().or(self.realm.as_deref()),
             issued_at: created_at
                 .filter(|c| c.is_finite())
                 .map(|c| c.floor() as i64),
             expires_at,
-            custom: u.and_then(|u| u.custom.clone()),
         };
-        Builder::build(fixed, |b| {
-            b.field(Field::UserId, Some(&user_id));
-            b.field(Field::Name, u.and_then(|u| u.name.as_deref()));
-            b.field(Field::FirstName, u.and_then(|u| u.first_name.as_deref()));
-            b.field(Field::LastName, u.and_then(|u| u.last_name.as_deref()));
-            b.field(Field::Username, u.and_then(|u| u.username.as_deref()));
-            b.field(Field::Email, u.and_then(|u| u.email.as_deref()));
-            b.field(Field::Reference, u.and_then(|u| u.reference.as_deref()));
-            b.field(Field::SessionId, session_id.as_deref());
-            b.field(
-                Field::RealmId,
-                realm_id.as_deref().or(self.realm.as_deref()),
-            );
-            for m in u.and_then(|u| u.memberships.as_ref()).into_iter().flatten() {
+        let memberships = u.and_then(|u| u.memberships.as_ref()).into_iter().flatten();
+        SessionData::from_draft(
+            draft,
+            memberships.map(|m| {
                 let org = m.org.as_ref();
-                b.membership(MembershipFields {
+                DraftMembership {
                     id: m.id.as_deref(),
                     org_id: m.org_id.as_deref(),
                     org_name: org.and_then(|o| o.name.as_deref()),
@@ -484,11 +481,9 @@ impl SessionApi {
                     selected: m.selected.unwrap_or(false),
                     custom: m.custom.as_ref(),
                     org_custom: org.and_then(|o| o.custom.as_ref()),
-                });
-                for p in m.permissions.iter().flatten() {
-                    b.permission(p);
+                    permissions: m.permissions.iter().flatten().map(String::as_str),
                 }
-            }
-        })
+            }),
+        )
     }
 }

@@ -1,23 +1,22 @@
 //! [`Verifier`]: the one object an application builds at start-up and clones everywhere.
+//!
+//! A token goes one way through it: its shape, then the cache (hot table, then the store),
+//! then the [strategy](crate::strategy) — offline, online or hybrid — whose verdict the cache
+//! keeps.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::Instrument;
 
-use crate::api_gate::ApiGate;
-use crate::browser::AppSite;
-use crate::cache::{self, Cache, CacheStats, Policy};
-use crate::claims::{ClaimRules, RawClaims};
-use crate::clock::Now;
-use crate::config::{Mode, VerifierBuilder};
+use crate::cache::{CacheStats, Lookup};
+use crate::config::{VerifierBuilder, VerifyMode};
 use crate::error::{ConfigError, VerifyError};
-use crate::jwks::Jwks;
-use crate::jwt::{Compact, Header, HeaderMemo};
-use crate::keys::{self, Algorithm, VerifyingKey};
-use crate::session::{Session, SessionData};
-use crate::session_api::{ApiSettings, Expected, SessionApi};
+use crate::jwt::Compact;
+use crate::session::Session;
+use crate::setup::{self, Parts};
+use crate::strategy::Keys;
 
 /// Verifies AuthRocket login tokens. Build it once, clone it freely (one reference count).
 ///
@@ -35,43 +34,31 @@ use crate::session_api::{ApiSettings, Expected, SessionApi};
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    mode: Mode,
-    keys: KeySource,
-    rules: ClaimRules,
-    max_token_len: usize,
-    loginrocket_url: Option<reqwest::Url>,
-    site: AppSite,
-    api: Option<SessionApi>,
-    cache: Option<Cache>,
-    headers: HeaderMemo,
-    now: Now,
-}
-
-/// Where signature keys come from.
-#[derive(Debug)]
-enum KeySource {
-    /// `AUTHROCKET_JWT_KEY` / `AUTHROCKET_JWT_SECRET`, parsed once.
-    Static(Arc<VerifyingKey>),
-    /// `<LOGINROCKET_URL>/connect/jwks`.
-    Jwks(Jwks),
-    /// Online mode without any key source: no offline check.
-    None,
+    inner: Arc<Parts>,
 }
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
-            .field("mode", &self.inner.mode)
-            .field("keys", &self.inner.keys)
-            .field("rules", &self.inner.rules)
+            .field("strategy", &self.inner.strategy)
             .field("max_token_len", &self.inner.max_token_len)
-            .field("api", &self.inner.api)
             .field("cache", &self.inner.cache)
             .finish_non_exhaustive()
+    }
+}
+
+impl VerifierBuilder {
+    /// Validate everything and build the [`Verifier`]. Fails with a [`ConfigError`] naming
+    /// the variable to fix. Makes no network request.
+    ///
+    /// ```
+    /// let verifier = authrocket_verify::Verifier::builder().jwt_key("jsk_example").build()?;
+    /// # Ok::<(), authrocket_verify::ConfigError>(())
+    /// ```
+    pub fn build(self) -> Result<Verifier, ConfigError> {
+        Ok(Verifier {
+            inner: Arc::new(setup::compile(self)?),
+        })
     }
 }
 
@@ -81,8 +68,8 @@ impl Verifier {
         VerifierBuilder::new()
     }
 
-    /// Build a verifier from SPEC §2's environment variables. Fails with a [`ConfigError`]
-    /// naming the variable to fix; makes no network request.
+    /// Build a verifier from the environment variables listed in [`crate::config`]. Fails
+    /// with a [`ConfigError`] naming the variable to fix; makes no network request.
     ///
     /// ```no_run
     /// let verifier = authrocket_verify::Verifier::from_env()?;
@@ -92,133 +79,14 @@ impl Verifier {
         VerifierBuilder::from_env()?.build()
     }
 
-    pub(crate) fn from_builder(b: VerifierBuilder) -> Result<Self, ConfigError> {
-        let loginrocket_url = b
-            .loginrocket_url
-            .as_deref()
-            .map(|u| crate::http::parse_url("LOGINROCKET_URL", u))
-            .transpose()?;
-        let site = AppSite::new(b.app_url.as_deref(), &b.trusted_proxies)?;
-        let static_key = match &b.jwt_key {
-            Some((variable, secret)) => Some(keys::parse_static_key(variable, &secret.0)?),
-            None => None,
-        };
-        let has_key_source = static_key.is_some() || loginrocket_url.is_some();
-        let has_api = b.authrocket_url.is_some();
-        let mode = match b.mode {
-            Some(mode) => mode,
-            None if has_key_source => Mode::Offline,
-            None if has_api => Mode::Online,
-            None => return Err(ConfigError::NoKeySource),
-        };
-        let needs = |needs| ConfigError::ModeNeeds {
-            variable: "AUTHROCKET_VERIFY_MODE",
-            mode: mode.as_str(),
-            needs,
-        };
-        match mode {
-            Mode::Offline if !has_key_source => return Err(ConfigError::NoKeySource),
-            Mode::Online if !has_api => return Err(needs("AUTHROCKET_URL and AUTHROCKET_API_KEY")),
-            Mode::Hybrid if !(has_key_source && has_api) => {
-                return Err(needs(
-                    "a key source (AUTHROCKET_JWT_KEY or LOGINROCKET_URL) and the session API \
-                     (AUTHROCKET_URL and AUTHROCKET_API_KEY)",
-                ));
-            }
-            _ => {}
-        }
-        if b.api_budget.per_second == 0 {
-            return Err(ConfigError::invalid(
-                "AUTHROCKET_API_RATE_LIMIT",
-                "must be at least 1 call per second",
-            ));
-        }
-        if b.api_budget.max_in_flight == 0 {
-            return Err(ConfigError::invalid(
-                "AUTHROCKET_API_MAX_IN_FLIGHT",
-                "must be at least 1 call",
-            ));
-        }
-        if b.max_token_len == 0 {
-            return Err(ConfigError::invalid(
-                "max_token_len",
-                "must be at least 1 byte",
-            ));
-        }
-        if b.cache_capacity == 0 && !b.cache_ttl.is_zero() {
-            return Err(ConfigError::invalid(
-                "AUTHROCKET_CACHE_CAPACITY",
-                "must be at least 1 (set AUTHROCKET_CACHE_TTL=0 to disable the cache)",
-            ));
-        }
-        let now = b.clock.clone().map(Now::custom).unwrap_or_default();
-        let client = crate::http::client(b.api_timeout)?;
-        let api = match (mode, &b.authrocket_url) {
-            (Mode::Online | Mode::Hybrid, Some(url)) => Some(SessionApi::new(
-                ApiSettings {
-                    url,
-                    api_key: b.api_key.as_ref(),
-                    realm: b.realm.as_deref(),
-                    service: b.service.as_deref(),
-                    account: b.account.as_deref(),
-                },
-                client.clone(),
-                ApiGate::new(b.api_budget, now.clone()),
-            )?),
-            _ => None,
-        };
-        // Online mode checks tokens with the API only; keys are not used (and not fetched).
-        let (static_key, loginrocket_for_keys) = if mode == Mode::Online {
-            (None, None)
-        } else {
-            (static_key, loginrocket_url.as_ref())
-        };
-        let keys = match (static_key, loginrocket_for_keys) {
-            (Some(key), _) => KeySource::Static(Arc::new(key)),
-            (None, Some(base)) => KeySource::Jwks(Jwks::new(
-                crate::http::join_path(base, &["connect", "jwks"]),
-                client,
-                b.jwks_refresh_interval,
-                now.clone(),
-            )),
-            (None, None) => KeySource::None,
-        };
-        let policy = Policy {
-            ttl: b.cache_ttl,
-            negative_ttl: b.negative_cache_ttl,
-            jitter: api.is_some(),
-            capacity: b.cache_capacity,
-        };
-        let rules = ClaimRules {
-            issuer: b.issuer,
-            realm: b.realm,
-            leeway: i64::try_from(b.leeway.as_secs()).unwrap_or(i64::MAX),
-            require_exp: b.require_exp,
-        };
-        Ok(Self {
-            inner: Arc::new(Inner {
-                mode,
-                keys,
-                rules,
-                max_token_len: b.max_token_len,
-                loginrocket_url,
-                site,
-                api,
-                cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(policy, now.clone())),
-                headers: HeaderMemo::default(),
-                now,
-            }),
-        })
-    }
-
     /// The mode this verifier runs in.
-    pub fn mode(&self) -> Mode {
-        self.inner.mode
+    pub fn mode(&self) -> VerifyMode {
+        self.inner.strategy.mode()
     }
 
     /// The configured `LOGINROCKET_URL`, if any (the base of login and logout redirects).
-    pub fn loginrocket_url(&self) -> Option<&reqwest::Url> {
-        self.inner.loginrocket_url.as_ref()
+    pub fn loginrocket_url(&self) -> Option<&str> {
+        self.inner.loginrocket_url.as_deref()
     }
 
     /// The app's public origin, when configured (`AUTHROCKET_APP_URL`), e.g.
@@ -244,20 +112,10 @@ impl Verifier {
 
     /// How long `session` has left by this verifier's clock (zero once expired; `None`
     /// when it has no expiry) — e.g. for a cookie's `Max-Age`.
-    pub fn time_left(&self, session: &Session) -> Option<std::time::Duration> {
+    pub fn time_left(&self, session: &Session) -> Option<Duration> {
         let exp_ms = session.expires_at()?.saturating_mul(1000);
         let left = exp_ms.saturating_sub(self.inner.now.millis());
-        Some(std::time::Duration::from_millis(
-            u64::try_from(left).unwrap_or(0),
-        ))
-    }
-
-    /// How many JWKS fetches this verifier has started (0 with a static key).
-    pub fn jwks_fetches(&self) -> u64 {
-        match &self.inner.keys {
-            KeySource::Jwks(jwks) => jwks.fetch_count(),
-            _ => 0,
-        }
+        Some(Duration::from_millis(u64::try_from(left).unwrap_or(0)))
     }
 
     /// The session for `token` if it was verified a moment ago and is still valid — answered
@@ -277,7 +135,7 @@ impl Verifier {
         self.inner.cache.as_ref()?.hot(token)
     }
 
-    /// Cache hit/miss counters and the number of cached entries (all zero when the cache is
+    /// Cache hit/miss counters and the number of cached sessions (all zero when the cache is
     /// disabled with a zero TTL).
     ///
     /// ```
@@ -286,20 +144,8 @@ impl Verifier {
     /// # Ok::<(), authrocket_verify::ConfigError>(())
     /// ```
     pub fn cache_stats(&self) -> CacheStats {
-        self.inner
-            .cache
-            .as_ref()
-            .map(Cache::stats)
-            .unwrap_or_default()
-    }
-
-    /// Run the cache's pending maintenance now (evictions, expirations). moka does this lazily
-    /// on later operations; call this before reading [`cache_stats`](Self::cache_stats) when
-    /// exact entry counts matter, as in tests.
-    pub async fn run_cache_maintenance(&self) {
-        if let Some(cache) = &self.inner.cache {
-            cache.run_pending_tasks().await;
-        }
+        let cache = self.inner.cache.as_ref();
+        cache.map(|c| c.stats()).unwrap_or_default()
     }
 
     /// Fetch the realm's JWKS now, so the first request does not wait for it. A no-op with a
@@ -313,14 +159,14 @@ impl Verifier {
     /// # }
     /// ```
     pub async fn warm_up(&self) -> Result<(), VerifyError> {
-        match &self.inner.keys {
-            KeySource::Jwks(jwks) => jwks.refresh().await.map_err(VerifyError::unavailable),
+        match self.inner.strategy.offline().map(|o| &o.keys) {
+            Some(Keys::Jwks(jwks)) => jwks.refresh().await.map_err(VerifyError::unavailable),
             _ => Ok(()),
         }
     }
 
-    /// Verify `token` and return the session it proves. An empty token is
-    /// [`VerifyError::MissingToken`].
+    /// Verify `token` and return the session it proves. An empty token is a
+    /// `missing_token` error.
     ///
     /// Runs inside a `debug`-level `authrocket.verify` span that records the outcome and the
     /// error code; the token is never recorded.
@@ -336,7 +182,7 @@ impl Verifier {
     pub async fn verify(&self, token: &str) -> Result<Session, VerifyError> {
         let span = tracing::debug_span!(
             "authrocket.verify",
-            mode = self.inner.mode.as_str(),
+            mode = self.mode().as_str(),
             outcome = tracing::field::Empty,
             code = tracing::field::Empty,
         );
@@ -346,160 +192,58 @@ impl Verifier {
         } else {
             self.verify_cached(token).instrument(span.clone()).await
         };
-        match &result {
-            Ok(_) => {
-                span.record("outcome", "accepted");
-            }
-            Err(e) => {
-                span.record("outcome", "rejected");
-                span.record("code", e.code());
-                span.in_scope(
-                    || tracing::debug!(code = e.code(), reason = %e, "authrocket: token rejected"),
-                );
-            }
+        if let Err(e) = &result {
+            span.record("outcome", "rejected");
+            span.record("code", e.code());
+            span.in_scope(|| e.log_rejection());
+        } else {
+            span.record("outcome", "accepted");
         }
         result
     }
 
-    /// The cache in front of [`verify_fresh`](Self::verify_fresh): hits are answered at once,
-    /// concurrent misses of one token share one verification.
+    /// Shape, cache, strategy: the one way a token goes.
     async fn verify_cached(&self, token: &str) -> Result<Session, VerifyError> {
-        // Shape first: garbage never reaches the cache, the network or the hash.
-        let compact = Compact::split(token, self.inner.max_token_len)?;
-        if self.inner.mode == Mode::Online {
-            // Sent to the API undecoded: its characters are checked here instead.
-            compact.check_charset()?;
-        }
-        let Some(cache) = &self.inner.cache else {
-            return self.verify_fresh(token, compact).await.map(Session::new);
+        let parts = &*self.inner;
+        // Shape first: garbage never reaches the cache, the network or a hash.
+        let compact = Compact::split(token, parts.max_token_len)?;
+        let Some(cache) = &parts.cache else {
+            return self.fresh(token, compact).await;
         };
         if let Some(session) = cache.hot(token) {
             return Ok(session);
         }
-        let key = cache::key(token);
-        if let Some(hit) = cache.get(token, &key).await {
-            return hit;
+        let mut miss = match cache.lookup(token) {
+            Lookup::Hit(verdict) => return verdict,
+            Lookup::Miss(miss) => miss,
+        };
+        if !parts.strategy.uses_api() {
+            let verdict = self.fresh(token, compact).await;
+            cache.store(token, miss, &verdict);
+            return verdict;
         }
+        // One session-API call for every concurrent miss of this token.
+        let (verifier, owned) = (self.clone(), token.to_owned());
+        let flight = move || -> futures_util::future::BoxFuture<'static, _> {
+            Box::pin(async move {
+                let compact = Compact::split(&owned, verifier.inner.max_token_len)?;
+                let verdict = verifier.fresh(&owned, compact).await;
+                if let Some(cache) = &verifier.inner.cache {
+                    cache.store(&owned, miss, &verdict);
+                }
+                verdict
+            })
+        };
+        parts.flights.run(miss.digest(token), flight).await
+    }
+
+    /// Verify with the strategy, without the cache.
+    async fn fresh(&self, token: &str, compact: Compact<'_>) -> Result<Session, VerifyError> {
         // Boxed so the large cold-path future (decode buffers, JWKS and API calls) is built
         // only on a miss and never bloats the hit path's future.
-        let fresh = async {
-            Box::pin(self.verify_fresh(token, compact))
-                .await
-                .map(Session::new)
-        };
-        cache.get_or_verify(token, key, fresh).await
-    }
-
-    /// Verify without the cache, per the mode.
-    async fn verify_fresh(
-        &self,
-        token: &str,
-        compact: Compact<'_>,
-    ) -> Result<SessionData, VerifyError> {
         let now = self.inner.now.unix();
-        match (self.inner.mode, &self.inner.api) {
-            (Mode::Online, Some(api)) => Ok(api
-                .confirm(token, Expected::Token, now, true)
-                .await?
-                .into_data()),
-            (Mode::Hybrid, Some(api)) => {
-                // Forged, expired and foreign tokens stop here and never reach the API.
-                let mut data = self.verify_offline(compact, now).await?;
-                let expected = Expected::Claims {
-                    session_id: data.session_id(),
-                    user_id: data.user_id(),
-                };
-                let confirmed = api.confirm(token, expected, now, false).await?;
-                if let (Some(id), None) = (&confirmed.session_id, data.session_id()) {
-                    data = data.with_session_id(id);
-                }
-                data.set_expires_at(match (data.expires_at(), confirmed.expires_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                });
-                Ok(data)
-            }
-            _ => self.verify_offline(compact, now).await,
-        }
+        Box::pin(self.inner.strategy.verify(token, compact, now))
+            .await
+            .map(Session::new)
     }
-
-    /// Offline verification: the key (static, or from the JWKS by `kid`), then the
-    /// synchronous checks. Only a JWKS refetch awaits, so the decode buffers live on the stack
-    /// of [`verify_with_key`](Self::verify_with_key), never in this future.
-    async fn verify_offline(
-        &self,
-        compact: Compact<'_>,
-        now: i64,
-    ) -> Result<SessionData, VerifyError> {
-        match &self.inner.keys {
-            KeySource::Static(key) => {
-                let header = self.check_header(compact, key.algorithm())?;
-                self.verify_with_key(compact, &header, key, now)
-            }
-            KeySource::Jwks(jwks) => {
-                let header = self.check_header(compact, Algorithm::Rs256)?;
-                let kid = header
-                    .kid
-                    .as_deref()
-                    .filter(|k| !k.is_empty())
-                    .ok_or(VerifyError::UnknownKey)?;
-                let key = jwks.key(kid).await?;
-                self.verify_with_key(compact, &header, &key, now)
-            }
-            KeySource::None => Err(VerifyError::UnknownKey),
-        }
-    }
-
-    /// The header rules for a key of algorithm `expected`: answered from the memo of headers
-    /// seen on verified tokens, or decoded, parsed and checked.
-    fn check_header<'v>(
-        &'v self,
-        compact: Compact<'_>,
-        expected: Algorithm,
-    ) -> Result<CheckedHeader<'v>, VerifyError> {
-        if let Some(kid) = self.inner.headers.get(compact.header_segment()) {
-            return Ok(CheckedHeader {
-                kid: kid.map(Cow::Borrowed),
-                remembered: true,
-            });
-        }
-        let (mut buf, mut spill) = ([0u8; 256], Vec::new());
-        let parsed = Header::parse(compact.header_bytes(&mut buf, &mut spill)?)?;
-        parsed.check(expected)?;
-        Ok(CheckedHeader {
-            kid: parsed.kid.as_deref().map(|k| Cow::Owned(k.to_owned())),
-            remembered: false,
-        })
-    }
-
-    /// Signature, claims and rules with `key`, for a token whose header passed.
-    fn verify_with_key(
-        &self,
-        compact: Compact<'_>,
-        header: &CheckedHeader<'_>,
-        key: &VerifyingKey,
-        now: i64,
-    ) -> Result<SessionData, VerifyError> {
-        // Decoding checks the payload is canonical base64url (malformed otherwise); it is
-        // parsed only once the signature has been verified.
-        let (mut payload_buf, mut payload_spill) = ([0u8; 1024], Vec::new());
-        let payload = compact.payload_bytes(&mut payload_buf, &mut payload_spill)?;
-        compact.verify_signature(key)?;
-        let claims = RawClaims::parse(payload)?;
-        let generation = claims.validate(&self.inner.rules, now)?;
-        if !header.remembered {
-            self.inner
-                .headers
-                .remember(compact.header_segment(), header.kid.as_deref());
-        }
-        Ok(claims.to_session(generation))
-    }
-}
-
-/// A header that passed the rules, with its `kid`.
-struct CheckedHeader<'v> {
-    /// Borrowed from the memo when the header was remembered; owned (rare) when new.
-    kid: Option<Cow<'v, str>>,
-    /// Whether the memo already holds this header segment.
-    remembered: bool,
 }

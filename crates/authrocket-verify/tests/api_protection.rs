@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use authrocket_testkit::{FakeRealm, Fault, Login, ManualClock, SigningKey, TokenBuilder};
-use authrocket_verify::{Mode, Verifier, VerifierBuilder};
+use authrocket_verify::{Verifier, VerifierBuilder, VerifyMode};
 use futures_util::future::join_all;
 
 const SESSIONS: &str = "/v2/sessions";
@@ -18,7 +18,7 @@ async fn realm_and_builder(clock: &ManualClock) -> (FakeRealm, VerifierBuilder) 
         .start()
         .await;
     let builder = Verifier::builder()
-        .mode(Mode::Online)
+        .mode(VerifyMode::Online)
         .authrocket_url(realm.api_url())
         .api_key(realm.api_key())
         .realm(realm.realm_id())

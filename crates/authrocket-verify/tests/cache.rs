@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use authrocket_testkit::{SigningKey, TokenBuilder, b64url, now};
+use authrocket_testkit::{ManualClock, SigningKey, TokenBuilder, b64url, now};
 use authrocket_verify::Verifier;
 
 const SECRET: &str = "jsk_cache_tests_secret";
@@ -16,6 +16,9 @@ async fn a_token_sharing_a_hot_slot_never_hits() {
     let key = SigningKey::hs256(SECRET);
     let v = verifier();
     let good = TokenBuilder::v2("usr_victim").sign(&key);
+    // Offline sessions are stored on their second sight.
+    v.verify(&good).await.unwrap();
+    assert!(v.cached(&good).is_none(), "seen once: not stored");
     v.verify(&good).await.unwrap();
     assert_eq!(
         v.cached(&good).unwrap().user_id(),
@@ -23,8 +26,9 @@ async fn a_token_sharing_a_hot_slot_never_hits() {
         "now in the hot table"
     );
 
-    // Same header and signature (so the same hot slot, which is chosen from the token's
-    // tail), another payload: a forgery that must be compared in full and refused.
+    // Same header and signature (so the same hot slot and the same store key, both chosen
+    // from the token's tail), another payload: a forgery that must be compared in full (hot
+    // table) or by its SHA-256 (store) and refused.
     let parts: Vec<&str> = good.split('.').collect();
     let evil_claims = serde_json::json!({"iss": "https://authrocket.com", "sub": "usr_attacker", "exp": now() + 60});
     let forged = format!(
@@ -54,34 +58,49 @@ async fn a_token_sharing_a_hot_slot_never_hits() {
 async fn hot_entries_keep_the_cache_deadline_and_exp() {
     let key = SigningKey::hs256(SECRET);
     // TTL 1 s: the hot copy must expire with the cache entry, not later.
+    let clock = ManualClock::new();
     let v = Verifier::builder()
         .jwt_key(SECRET)
         .cache_ttl(Duration::from_secs(1))
+        .clock(clock.clone())
         .build()
         .unwrap();
     let token = TokenBuilder::v2("usr_ttl").sign(&key);
     v.verify(&token).await.unwrap();
+    v.verify(&token).await.unwrap();
     assert!(v.cached(&token).is_some());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1000));
     assert!(v.cached(&token).is_none(), "past the cache TTL");
+    let misses = v.cache_stats().misses;
     assert!(v.verify(&token).await.is_ok(), "and re-verified normally");
+    assert_eq!(
+        v.cache_stats().misses,
+        misses + 1,
+        "not served from the store"
+    );
 
     // A token expiring in 2 s leaves the hot table at its exp.
+    let clock = ManualClock::new();
     let v = Verifier::builder()
         .jwt_key(SECRET)
         .leeway(Duration::ZERO)
+        .clock(clock.clone())
         .build()
         .unwrap();
-    let short = TokenBuilder::v2("usr_short").expires_in(2).sign(&key);
+    let short = TokenBuilder::v2("usr_short")
+        .claim("iat", clock.now_unix())
+        .claim("exp", clock.now_unix() + 2)
+        .sign(&key);
+    v.verify(&short).await.unwrap();
     v.verify(&short).await.unwrap();
     assert!(v.cached(&short).is_some());
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock.advance(Duration::from_secs(2));
     assert!(
         v.cached(&short).is_none(),
         "the hot copy is gone once exp is reached"
     );
-    // SPEC rejects when now > exp (whole seconds): one more second and it is expired.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Rejected when now > exp (whole seconds): one more second and it is expired.
+    clock.advance(Duration::from_secs(1));
     assert_eq!(v.verify(&short).await.unwrap_err().code(), "expired");
 }
 
@@ -100,6 +119,7 @@ async fn rejected_and_unknown_tokens_are_never_hot() {
         .build()
         .unwrap();
     let good = TokenBuilder::v2("usr_y").sign(&key);
+    off.verify(&good).await.unwrap();
     off.verify(&good).await.unwrap();
     assert!(off.cached(&good).is_none());
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use authrocket_testkit::{SigningKey, TokenBuilder};
-use authrocket_verify::{ConfigError, Mode, Verifier, VerifierBuilder};
+use authrocket_verify::{ConfigError, Verifier, VerifierBuilder, VerifyMode};
 
 fn from(vars: &[(&str, &str)]) -> Result<Verifier, ConfigError> {
     let map: HashMap<String, String> = vars
@@ -54,7 +54,7 @@ fn empty_secret_is_refused() {
 #[test]
 fn legacy_secret_variable_works() {
     let v = from(&[("AUTHROCKET_JWT_SECRET", "jsk_legacy")]).unwrap();
-    assert_eq!(v.mode(), Mode::Offline);
+    assert_eq!(v.mode(), VerifyMode::Offline);
 }
 
 #[tokio::test]
@@ -135,11 +135,11 @@ fn numbers_urls_and_modes_are_validated_with_the_variable_named() {
 #[test]
 fn defaults_and_mode_selection() {
     let v = from(&[("AUTHROCKET_JWT_KEY", "jsk_x")]).unwrap();
-    assert_eq!(v.mode(), Mode::Offline);
+    assert_eq!(v.mode(), VerifyMode::Offline);
     let v = from(&[("LOGINROCKET_URL", "https://sample.e2.loginrocket.com/")]).unwrap();
-    assert_eq!(v.mode(), Mode::Offline);
+    assert_eq!(v.mode(), VerifyMode::Offline);
     assert_eq!(
-        v.loginrocket_url().unwrap().as_str(),
+        v.loginrocket_url().unwrap(),
         "https://sample.e2.loginrocket.com/"
     );
     let v = from(&[
@@ -147,9 +147,9 @@ fn defaults_and_mode_selection() {
         ("AUTHROCKET_VERIFY_MODE", " Offline "),
     ])
     .unwrap();
-    assert_eq!(v.mode(), Mode::Offline);
-    assert_eq!("hybrid".parse::<Mode>().unwrap(), Mode::Hybrid);
-    assert_eq!(Mode::Online.to_string(), "online");
+    assert_eq!(v.mode(), VerifyMode::Offline);
+    assert_eq!("hybrid".parse::<VerifyMode>().unwrap(), VerifyMode::Hybrid);
+    assert_eq!(VerifyMode::Online.to_string(), "online");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use authrocket_testkit::{FakeRealm, Fault};
-use authrocket_verify::{Mode, Verifier};
+use authrocket_verify::{Verifier, VerifyMode};
 
 mod common;
 use common::Captured;
@@ -56,7 +56,7 @@ async fn trace_logs_hold_no_token_and_no_api_key() {
         Some(Fault::Latency(Duration::from_secs(1))),
     ];
     let mut debug_texts = Vec::new();
-    for mode in [Mode::Online, Mode::Hybrid] {
+    for mode in [VerifyMode::Online, VerifyMode::Hybrid] {
         for fault in &faults {
             let v = build(mode);
             let login = realm.login("frank@example.com");
@@ -72,7 +72,7 @@ async fn trace_logs_hold_no_token_and_no_api_key() {
         }
     }
     // Revoked and user-fetch paths.
-    let v = build(Mode::Online);
+    let v = build(VerifyMode::Online);
     let gone = realm.login("gone@example.com");
     realm.revoke(&gone);
     debug_texts.push(format!("{:?}", v.verify(&gone.token).await));

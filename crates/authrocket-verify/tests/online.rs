@@ -1,15 +1,15 @@
 //! Online and hybrid verification against the testkit's fake realm over real HTTP on
 //! 127.0.0.1 — no mocking of `reqwest`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use authrocket_testkit::{FakeRealm, Fault, Login, ManualClock, SigningKey, TokenBuilder, bad};
-use authrocket_verify::{Generation, Mode, Verifier, VerifierBuilder};
+use authrocket_verify::{Generation, Verifier, VerifierBuilder, VerifyMode};
 use serde_json::{Value, json};
 
 fn online(realm: &FakeRealm) -> VerifierBuilder {
     Verifier::builder()
-        .mode(Mode::Online)
+        .mode(VerifyMode::Online)
         .authrocket_url(realm.api_url())
         .api_key(realm.api_key())
         .realm(realm.realm_id())
@@ -17,7 +17,7 @@ fn online(realm: &FakeRealm) -> VerifierBuilder {
 
 fn hybrid(realm: &FakeRealm) -> VerifierBuilder {
     Verifier::builder()
-        .mode(Mode::Hybrid)
+        .mode(VerifyMode::Hybrid)
         .loginrocket_url(realm.loginrocket_url())
         .authrocket_url(realm.api_url())
         .api_key(realm.api_key())
@@ -28,7 +28,7 @@ fn hybrid(realm: &FakeRealm) -> VerifierBuilder {
 async fn v2_happy_path_with_embedded_user() {
     let realm = FakeRealm::start().await;
     let v = online(&realm).build().unwrap();
-    assert_eq!(v.mode(), Mode::Online);
+    assert_eq!(v.mode(), VerifyMode::Online);
     let frank = realm.login("frank@example.com");
     let s = v.verify(&frank.token).await.unwrap();
     assert_eq!(s.generation(), Generation::V2);
@@ -88,7 +88,7 @@ async fn v1_happy_path() {
         .unwrap();
     assert_eq!(
         v.mode(),
-        Mode::Online,
+        VerifyMode::Online,
         "online is the default with only the session API set"
     );
     let vera = realm.login_v1("vera@example.com");
@@ -104,7 +104,7 @@ async fn the_fake_checks_credentials_like_the_real_api() {
     let realm = FakeRealm::start().await;
     let token = realm.login("frank@example.com").token;
     let wrong_key = Verifier::builder()
-        .mode(Mode::Online)
+        .mode(VerifyMode::Online)
         .authrocket_url(realm.api_url())
         .api_key("ks_wrong")
         .build()
@@ -213,32 +213,31 @@ async fn every_fault_is_seen_by_a_cold_verifier_and_never_cached() {
 
 #[tokio::test]
 async fn revoked_sessions_are_rejected_within_the_ttl_never_later() {
-    let realm = FakeRealm::start().await;
-    let ttl = Duration::from_secs(1);
+    let clock = ManualClock::new();
+    let realm = FakeRealm::builder().clock(clock.clone()).start().await;
+    let ttl = Duration::from_secs(10);
     let v = online(&realm)
         .cache_ttl(ttl)
         .negative_cache_ttl(Duration::ZERO)
+        .clock(clock.clone())
         .build()
         .unwrap();
     let frank = realm.login("frank@example.com");
     v.verify(&frank.token).await.unwrap();
     realm.revoke(&frank);
-    let revoked_at = Instant::now();
-    // Still inside the TTL the cached answer may stand; poll until it does not.
-    let mut rejected_after = None;
-    while revoked_at.elapsed() < ttl + Duration::from_millis(500) {
-        match v.verify(&frank.token).await {
-            Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(e) => {
-                assert_eq!(e.code(), "revoked");
-                rejected_after = Some(revoked_at.elapsed());
-                break;
-            }
+    // Inside the (jittered, 80–100 %) TTL the cached answer may stand; past it, never.
+    let mut seen_after = None;
+    for step in 1..=20 {
+        clock.advance(Duration::from_millis(500));
+        if let Err(e) = v.verify(&frank.token).await {
+            assert_eq!(e.code(), "revoked");
+            seen_after = Some(Duration::from_millis(500) * step);
+            break;
         }
     }
-    let after = rejected_after.expect("the logout became visible");
+    let after = seen_after.expect("the logout became visible");
     assert!(
-        after <= ttl + Duration::from_millis(100),
+        (ttl * 8 / 10..=ttl).contains(&after),
         "seen after {after:?}, TTL {ttl:?}"
     );
     // And stays rejected.
@@ -247,18 +246,20 @@ async fn revoked_sessions_are_rejected_within_the_ttl_never_later() {
 
 #[tokio::test]
 async fn not_found_is_remembered_for_the_negative_ttl_only() {
-    let realm = FakeRealm::start().await;
+    let clock = ManualClock::new();
+    let realm = FakeRealm::builder().clock(clock.clone()).start().await;
     let frank = realm.login("frank@example.com");
     realm.revoke(&frank);
     let v = online(&realm)
-        .negative_cache_ttl(Duration::from_millis(1000))
+        .negative_cache_ttl(Duration::from_secs(10))
+        .clock(clock.clone())
         .build()
         .unwrap();
     for _ in 0..5 {
         assert_eq!(v.verify(&frank.token).await.unwrap_err().code(), "revoked");
     }
     assert_eq!(realm.requests("/v2/sessions"), 1);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_secs(10));
     assert_eq!(v.verify(&frank.token).await.unwrap_err().code(), "revoked");
     assert_eq!(realm.requests("/v2/sessions"), 2);
 
@@ -340,7 +341,7 @@ async fn hybrid_sends_only_genuine_tokens_to_the_api() {
 async fn hybrid_with_a_static_hs256_key() {
     let realm = FakeRealm::builder().hs256().start().await;
     let v = Verifier::builder()
-        .mode(Mode::Hybrid)
+        .mode(VerifyMode::Hybrid)
         .jwt_key(realm.jwt_key())
         .authrocket_url(realm.api_url())
         .api_key(realm.api_key())
@@ -368,24 +369,26 @@ async fn from_env_with_the_realm_settings_builds_a_hybrid_verifier() {
     .unwrap()
     .build()
     .unwrap();
-    assert_eq!(v.mode(), Mode::Hybrid);
+    assert_eq!(v.mode(), VerifyMode::Hybrid);
     assert!(v.verify(&realm.login("a@example.com").token).await.is_ok());
 }
 
 #[tokio::test]
 async fn cached_entries_never_outlive_the_token() {
+    let clock = ManualClock::new();
     let realm = FakeRealm::builder()
         .session_ttl(Duration::from_secs(2))
+        .clock(clock.clone())
         .start()
         .await;
     let v = online(&realm)
         .cache_ttl(Duration::from_secs(300))
+        .clock(clock.clone())
         .build()
         .unwrap();
     let frank = realm.login("frank@example.com");
     assert!(v.verify(&frank.token).await.is_ok());
-    let wait = (frank.expires_at * 1000 - now_millis()).max(0) as u64 + 50;
-    tokio::time::sleep(Duration::from_millis(wait)).await;
+    clock.advance(Duration::from_secs(2));
     let err = v.verify(&frank.token).await.unwrap_err();
     assert!(matches!(err.code(), "revoked" | "expired"), "{err:?}");
     assert_eq!(
@@ -399,21 +402,20 @@ async fn cached_entries_never_outlive_the_token() {
     let off = Verifier::builder()
         .jwt_key("jsk_short")
         .leeway(Duration::ZERO)
+        .clock(clock.clone())
         .build()
         .unwrap();
-    let token = TokenBuilder::v2("usr_short").expires_in(2).sign(&key);
-    assert!(off.verify(&token).await.is_ok());
-    assert!(off.verify(&token).await.is_ok());
+    let token = TokenBuilder::v2("usr_short")
+        .claim("iat", clock.now_unix())
+        .claim("exp", clock.now_unix() + 2)
+        .sign(&key);
+    // Stored on its second sight, then a hit.
+    for _ in 0..3 {
+        assert!(off.verify(&token).await.is_ok());
+    }
     assert_eq!(off.cache_stats().hits, 1);
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    clock.advance(Duration::from_secs(3));
     assert_eq!(off.verify(&token).await.unwrap_err().code(), "expired");
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }
 
 #[tokio::test]
@@ -425,15 +427,16 @@ async fn capacity_bound_holds_under_100k_distinct_tokens() {
         .build()
         .unwrap();
     let base = TokenBuilder::v2("usr_cap");
+    // Each token twice: an offline session is stored on its second sight.
     for i in 0..100_000u32 {
         let token = base.clone().claim("seq", i).sign(&key);
         v.verify(&token).await.unwrap();
+        v.verify(&token).await.unwrap();
     }
-    v.run_cache_maintenance().await;
     let stats = v.cache_stats();
     assert!(stats.entries <= 1_000, "{stats:?}");
     assert!(stats.entries > 0);
-    assert_eq!(stats.misses, 100_000);
+    assert_eq!(stats.misses, 200_000);
 }
 
 #[tokio::test]
@@ -451,21 +454,21 @@ async fn online_configuration_errors_name_the_variable() {
     assert_eq!(e.variable(), Some("AUTHROCKET_URL"));
     assert!(e.to_string().contains("/v2"));
     let e = Verifier::builder()
-        .mode(Mode::Hybrid)
+        .mode(VerifyMode::Hybrid)
         .jwt_key("jsk_x")
         .build()
         .unwrap_err();
     assert_eq!(e.code(), "mode_prerequisite");
     assert!(e.to_string().contains("AUTHROCKET_URL"), "{e}");
     let e = Verifier::builder()
-        .mode(Mode::Hybrid)
+        .mode(VerifyMode::Hybrid)
         .authrocket_url("https://api-e2.authrocket.com/v2")
         .api_key("ks_x")
         .build()
         .unwrap_err();
     assert!(e.to_string().contains("LOGINROCKET_URL"), "{e}");
     let e = Verifier::builder()
-        .mode(Mode::Online)
+        .mode(VerifyMode::Online)
         .jwt_key("jsk_x")
         .build()
         .unwrap_err();
@@ -577,7 +580,7 @@ async fn hybrid_confirmation_must_be_about_this_token_session_and_user() {
 async fn session_api_org_data_lands_where_the_sdks_put_it() {
     let realm = FakeRealm::start().await;
     let v = Verifier::builder()
-        .mode(Mode::Online)
+        .mode(VerifyMode::Online)
         .authrocket_url(realm.api_url())
         .api_key(realm.api_key())
         .build()

@@ -2,7 +2,7 @@
 //! mapped field for field per SPEC's claim table.
 
 use authrocket_testkit::{SigningKey, TokenBuilder, now};
-use authrocket_verify::{Generation, Verifier, VerifyError};
+use authrocket_verify::{ErrorKind, Generation, Verifier};
 use serde_json::json;
 
 const REALM: &str = "rl_0vWkPT9i8gUOiXVCiuKrG2";
@@ -254,7 +254,11 @@ async fn sessions_are_cheap_shared_clones() {
 #[tokio::test]
 async fn missing_token_is_its_own_error() {
     let v = verifier("jsk_x");
-    assert_eq!(v.verify("").await.unwrap_err(), VerifyError::MissingToken);
+    let err = v.verify("").await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.kind()),
+        ("missing_token", ErrorKind::Missing)
+    );
 }
 
 /// A token over exactly `payload` (raw bytes, not re-serialized), HS256-signed with `key`.

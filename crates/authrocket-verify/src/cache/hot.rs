@@ -8,7 +8,8 @@ use crate::session::Session;
 const HOT_SLOTS_MAX: usize = 4096;
 
 struct HotEntry {
-    token: Box<str>,
+    /// The whole token; its allocation is reused by the next token put in this slot.
+    token: String,
     session: Session,
     deadline_ms: i64,
 }
@@ -60,16 +61,21 @@ impl Hot {
 
     pub(super) fn put(&self, token: &str, session: &Session, deadline_ms: i64) {
         let mut slot = self.slot(token).lock().unwrap_or_else(|e| e.into_inner());
-        if slot
-            .as_ref()
-            .is_some_and(|e| *e.token == *token && e.deadline_ms == deadline_ms)
-        {
-            return;
+        match &mut *slot {
+            Some(e) if *e.token == *token && e.deadline_ms == deadline_ms => {}
+            Some(e) => {
+                e.token.clear();
+                e.token.push_str(token);
+                e.session = session.clone();
+                e.deadline_ms = deadline_ms;
+            }
+            None => {
+                *slot = Some(HotEntry {
+                    token: token.to_owned(),
+                    session: session.clone(),
+                    deadline_ms,
+                });
+            }
         }
-        *slot = Some(HotEntry {
-            token: token.into(),
-            session: session.clone(),
-            deadline_ms,
-        });
     }
 }

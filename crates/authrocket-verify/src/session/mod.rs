@@ -5,11 +5,16 @@
 //! a handful of allocations. The public types [`User`] and [`Membership`] are borrowed views
 //! into it, built on demand (they are `Copy` and cost nothing to make).
 
+mod data;
+
 use std::fmt;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde::ser::{SerializeSeq, SerializeStruct};
+
+pub(crate) use data::{Draft, DraftMembership, SessionData};
+use data::{Field, MembershipData, Span};
 
 /// A verified AuthRocket session.
 ///
@@ -169,266 +174,11 @@ impl Serialize for Permissions<'_> {
     }
 }
 
-/// A range of the session's text; `Span::NONE` for an absent value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
-    start: u32,
-    len: u32,
-}
-
-impl Span {
-    const NONE: Span = Span {
-        start: u32::MAX,
-        len: 0,
-    };
-
-    fn get(self, text: &str) -> Option<&str> {
-        if self.start == u32::MAX {
-            return None;
-        }
-        text.get(self.start as usize..(self.start + self.len) as usize)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct MembershipData {
-    id: Span,
-    org_id: Span,
-    org_name: Span,
-    org_reference: Span,
-    /// Range of `SessionData::permissions`.
-    perms_start: u32,
-    perms_len: u32,
-    selected: bool,
-    /// The membership's and the org's custom attributes, rare: one box for both keeps the
-    /// common membership small.
-    customs: Option<Box<(Option<serde_json::Value>, Option<serde_json::Value>)>>,
-}
-
-/// "No time" in [`SessionData`]'s time fields (an `Option<i64>` would cost 8 more bytes).
-const NO_TIME: i64 = i64::MIN;
-
-/// The fields of a [`Session`], in compact form. Built with [`SessionBuilder`].
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SessionData {
-    text: Box<str>,
-    /// The string fields, indexed by [`Field`].
-    fields: [Span; FIELDS],
-    email_verified: Option<bool>,
-    generation: Generation,
-    issued_at: i64,
-    expires_at: i64,
-    custom: Option<Box<serde_json::Value>>,
-    memberships: Box<[MembershipData]>,
-    permissions: Box<[Span]>,
-}
-
-/// The string fields of a session, in the order [`Builder::field`] takes them.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Field {
-    UserId,
-    Name,
-    FirstName,
-    LastName,
-    Username,
-    Email,
-    Reference,
-    SessionId,
-    RealmId,
-}
-
-const FIELDS: usize = 9;
-
-/// The parts of a session that are not strings.
-pub(crate) struct Fixed {
-    pub(crate) email_verified: Option<bool>,
-    pub(crate) generation: Generation,
-    pub(crate) issued_at: Option<i64>,
-    pub(crate) expires_at: Option<i64>,
-    pub(crate) custom: Option<serde_json::Value>,
-}
-
-/// A membership's strings and flags, handed to [`Builder::membership`].
-pub(crate) struct MembershipFields<'s> {
-    pub(crate) id: Option<&'s str>,
-    pub(crate) org_id: Option<&'s str>,
-    pub(crate) org_name: Option<&'s str>,
-    pub(crate) org_reference: Option<&'s str>,
-    pub(crate) selected: bool,
-    pub(crate) custom: Option<&'s serde_json::Value>,
-    pub(crate) org_custom: Option<&'s serde_json::Value>,
-}
-
-/// Builds a [`SessionData`] in two passes over the same description: the first counts
-/// bytes, memberships and permissions, the second writes them into buffers of exactly that
-/// size. No intermediate vectors, no reallocation.
-pub(crate) struct Builder {
-    writing: bool,
-    bytes: usize,
-    text: String,
-    fields: [Span; FIELDS],
-    memberships: Vec<MembershipData>,
-    membership_count: usize,
-    permissions: Vec<Span>,
-    permission_count: usize,
-}
-
-impl Builder {
-    /// Build from `describe`, which is called twice and must describe the same session both
-    /// times: its [`field`](Self::field)s, then each [`membership`](Self::membership) followed
-    /// by that membership's [`permission`](Self::permission)s.
-    pub(crate) fn build(fixed: Fixed, describe: impl Fn(&mut Builder)) -> SessionData {
-        let mut b = Builder {
-            writing: false,
-            bytes: 0,
-            text: String::new(),
-            fields: [Span::NONE; FIELDS],
-            memberships: Vec::new(),
-            membership_count: 0,
-            permissions: Vec::new(),
-            permission_count: 0,
-        };
-        describe(&mut b);
-        b.writing = true;
-        b.text = String::with_capacity(b.bytes);
-        b.memberships = Vec::with_capacity(b.membership_count);
-        b.permissions = Vec::with_capacity(b.permission_count);
-        describe(&mut b);
-        SessionData {
-            text: b.text.into_boxed_str(),
-            fields: b.fields,
-            email_verified: fixed.email_verified,
-            generation: fixed.generation,
-            issued_at: fixed.issued_at.unwrap_or(NO_TIME),
-            expires_at: fixed.expires_at.unwrap_or(NO_TIME),
-            custom: fixed.custom.map(Box::new),
-            memberships: b.memberships.into_boxed_slice(),
-            permissions: b.permissions.into_boxed_slice(),
-        }
-    }
-
-    fn push(&mut self, s: Option<&str>) -> Span {
-        let Some(s) = s else { return Span::NONE };
-        if !self.writing {
-            self.bytes += s.len();
-            return Span::NONE;
-        }
-        let start = self.text.len() as u32;
-        self.text.push_str(s);
-        Span {
-            start,
-            len: s.len() as u32,
-        }
-    }
-
-    /// Set one of the session's string fields.
-    pub(crate) fn field(&mut self, field: Field, value: Option<&str>) {
-        self.fields[field as usize] = self.push(value);
-    }
-
-    /// Add a membership; the [`permission`](Self::permission)s that follow are its own.
-    pub(crate) fn membership(&mut self, m: MembershipFields<'_>) {
-        let spans = [m.id, m.org_id, m.org_name, m.org_reference].map(|s| self.push(s));
-        if !self.writing {
-            self.membership_count += 1;
-            return;
-        }
-        let customs = (m.custom.is_some() || m.org_custom.is_some())
-            .then(|| Box::new((m.custom.cloned(), m.org_custom.cloned())));
-        let [id, org_id, org_name, org_reference] = spans;
-        self.memberships.push(MembershipData {
-            id,
-            org_id,
-            org_name,
-            org_reference,
-            perms_start: self.permissions.len() as u32,
-            perms_len: 0,
-            selected: m.selected,
-            customs,
-        });
-    }
-
-    /// Add a permission to the latest membership.
-    pub(crate) fn permission(&mut self, p: &str) {
-        let span = self.push(Some(p));
-        if !self.writing {
-            self.permission_count += 1;
-            return;
-        }
-        self.permissions.push(span);
-        if let Some(m) = self.memberships.last_mut() {
-            m.perms_len += 1;
-        }
-    }
-}
-
-impl SessionData {
-    fn str(&self, span: Span) -> Option<&str> {
-        span.get(&self.text)
-    }
-
-    fn field(&self, field: Field) -> Option<&str> {
-        self.str(self.fields[field as usize])
-    }
-
-    pub(crate) fn session_id(&self) -> Option<&str> {
-        self.field(Field::SessionId)
-    }
-
-    pub(crate) fn user_id(&self) -> &str {
-        self.field(Field::UserId).unwrap_or_default()
-    }
-
-    pub(crate) fn expires_at(&self) -> Option<i64> {
-        (self.expires_at != NO_TIME).then_some(self.expires_at)
-    }
-
-    pub(crate) fn set_expires_at(&mut self, exp: Option<i64>) {
-        self.expires_at = exp.unwrap_or(NO_TIME);
-    }
-
-    /// Replace the session id (hybrid mode fills it from the API when the token had none).
-    pub(crate) fn with_session_id(mut self, id: &str) -> Self {
-        let mut text = String::from(std::mem::take(&mut self.text));
-        self.fields[Field::SessionId as usize] = Span {
-            start: text.len() as u32,
-            len: id.len() as u32,
-        };
-        text.push_str(id);
-        self.text = text.into_boxed_str();
-        self
-    }
-
-    fn membership<'s>(&'s self, m: &'s MembershipData) -> Membership<'s> {
-        let start = m.perms_start as usize;
-        Membership {
-            id: self.str(m.id),
-            org: Org {
-                id: self.str(m.org_id),
-                name: self.str(m.org_name),
-                reference: self.str(m.org_reference),
-                custom: m.customs.as_ref().and_then(|c| c.1.as_ref()),
-            },
-            permissions: Permissions {
-                text: &self.text,
-                spans: &self.permissions[start..start + m.perms_len as usize],
-            },
-            selected: m.selected,
-            custom: m.customs.as_ref().and_then(|c| c.0.as_ref()),
-        }
-    }
-}
-
 impl Session {
     pub(crate) fn new(data: SessionData) -> Self {
         Self {
             inner: Arc::new(data),
         }
-    }
-
-    /// Whether `self` and `other` are the same shared session (one verification).
-    pub(crate) fn ptr_eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The signed-in user.
@@ -464,7 +214,7 @@ impl Session {
 
     /// When the session was created, in Unix seconds (`iat`).
     pub fn issued_at(&self) -> Option<i64> {
-        (self.inner.issued_at != NO_TIME).then_some(self.inner.issued_at)
+        self.inner.issued_at()
     }
 
     /// When the token or session expires, in Unix seconds (`exp`).
@@ -476,10 +226,7 @@ impl Session {
     pub fn memberships(
         &self,
     ) -> impl ExactSizeIterator<Item = Membership<'_>> + DoubleEndedIterator {
-        self.inner
-            .memberships
-            .iter()
-            .map(|m| self.inner.membership(m))
+        self.inner.memberships.iter().map(|m| self.membership(m))
     }
 
     /// The current membership: the first with `selected == true`, else the first one.
@@ -488,7 +235,27 @@ impl Session {
         all.iter()
             .find(|m| m.selected)
             .or_else(|| all.first())
-            .map(|m| self.inner.membership(m))
+            .map(|m| self.membership(m))
+    }
+
+    /// The view of a stored membership.
+    fn membership<'s>(&'s self, m: &'s MembershipData) -> Membership<'s> {
+        let d = &*self.inner;
+        Membership {
+            id: d.str(m.id),
+            org: Org {
+                id: d.str(m.org_id),
+                name: d.str(m.org_name),
+                reference: d.str(m.org_reference),
+                custom: m.org_custom(),
+            },
+            permissions: Permissions {
+                text: d.text(),
+                spans: d.permissions_of(m),
+            },
+            selected: m.selected,
+            custom: m.custom(),
+        }
     }
 
     /// `true` when the [current membership](Session::current_membership) grants

@@ -1,0 +1,166 @@
+//! Turning a [`VerifierBuilder`] into what a verifier runs on, checking everything once:
+//! the [`Strategy`], the cache and its [`Policy`], and the browser-facing settings.
+
+use std::sync::Arc;
+
+use crate::api_gate::ApiGate;
+use crate::browser::AppSite;
+use crate::cache::{Cache, Flights, Policy};
+use crate::claims::ClaimRules;
+use crate::clock::Now;
+use crate::config::{VerifierBuilder, VerifyMode};
+use crate::error::ConfigError;
+use crate::http;
+use crate::jwks::Jwks;
+use crate::keys;
+use crate::session_api::{ApiSettings, SessionApi};
+use crate::strategy::{Keys, Offline, Strategy};
+
+/// Everything a verifier runs on.
+#[derive(Debug)]
+pub(crate) struct Parts {
+    pub(crate) strategy: Strategy,
+    pub(crate) cache: Option<Cache>,
+    pub(crate) flights: Flights,
+    pub(crate) max_token_len: usize,
+    pub(crate) loginrocket_url: Option<String>,
+    pub(crate) site: AppSite,
+    pub(crate) now: Now,
+}
+
+impl std::fmt::Debug for Flights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Flights")
+    }
+}
+
+/// Check a positive setting.
+fn at_least_one(ok: bool, variable: &'static str, what: &str) -> Result<(), ConfigError> {
+    match ok {
+        true => Ok(()),
+        false => Err(ConfigError::invalid(
+            variable,
+            format!("must be at least 1 {what}"),
+        )),
+    }
+}
+
+/// The verification mode asked for, or the default one, checked against what is configured.
+fn mode(b: &VerifierBuilder, has_keys: bool) -> Result<VerifyMode, ConfigError> {
+    let has_api = b.authrocket_url.is_some();
+    let mode = match b.mode {
+        Some(mode) => mode,
+        None if has_keys => VerifyMode::Offline,
+        None if has_api => VerifyMode::Online,
+        None => return Err(ConfigError::NoKeySource),
+    };
+    let needs = |needs| ConfigError::ModeNeeds {
+        variable: "AUTHROCKET_VERIFY_MODE",
+        mode: mode.as_str(),
+        needs,
+    };
+    match mode {
+        VerifyMode::Offline if !has_keys => Err(ConfigError::NoKeySource),
+        VerifyMode::Online if !has_api => Err(needs("AUTHROCKET_URL and AUTHROCKET_API_KEY")),
+        VerifyMode::Hybrid if !(has_keys && has_api) => Err(needs(
+            "a key source (AUTHROCKET_JWT_KEY or LOGINROCKET_URL) and the session API \
+             (AUTHROCKET_URL and AUTHROCKET_API_KEY)",
+        )),
+        mode => Ok(mode),
+    }
+}
+
+/// Check `b` and build the parts of a verifier. Makes no network request.
+pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
+    let loginrocket_url = b
+        .loginrocket_url
+        .as_deref()
+        .map(|u| http::parse_url("LOGINROCKET_URL", u))
+        .transpose()?;
+    let site = AppSite::new(b.app_url.as_deref(), &b.trusted_proxies)?;
+    let static_key = match &b.jwt_key {
+        Some((variable, secret)) => Some(Arc::new(keys::parse_static_key(variable, &secret.0)?)),
+        None => None,
+    };
+    let mode = mode(&b, static_key.is_some() || loginrocket_url.is_some())?;
+    at_least_one(
+        b.api_budget.per_second > 0,
+        "AUTHROCKET_API_RATE_LIMIT",
+        "call per second",
+    )?;
+    at_least_one(
+        b.api_budget.max_in_flight > 0,
+        "AUTHROCKET_API_MAX_IN_FLIGHT",
+        "call",
+    )?;
+    at_least_one(b.max_token_len > 0, "max_token_len", "byte")?;
+    if b.cache_capacity == 0 && !b.cache_ttl.is_zero() {
+        return Err(ConfigError::invalid(
+            "AUTHROCKET_CACHE_CAPACITY",
+            "must be at least 1 (set AUTHROCKET_CACHE_TTL=0 to disable the cache)",
+        ));
+    }
+    let now = b.clock.clone().map(Now::custom).unwrap_or_default();
+
+    // The HTTP client exists only when something will fetch: JWKS or the session API.
+    let needs_jwks = mode != VerifyMode::Online && static_key.is_none();
+    let client = match needs_jwks || mode != VerifyMode::Offline {
+        true => Some(http::client(b.api_timeout)?),
+        false => None,
+    };
+    // Built above whenever a strategy below needs it.
+    let client_for = |_: &str| client.clone().ok_or(ConfigError::NoKeySource);
+    let offline = || -> Result<Offline, ConfigError> {
+        let keys = match (&static_key, &loginrocket_url) {
+            (Some(key), _) => Keys::Static(Arc::clone(key)),
+            (None, Some(base)) => Keys::Jwks(Jwks::new(
+                http::join_path(base, &["connect", "jwks"]),
+                client_for("JWKS")?,
+                b.jwks_refresh_interval,
+                now.clone(),
+            )),
+            (None, None) => return Err(ConfigError::NoKeySource),
+        };
+        let rules = ClaimRules {
+            issuer: b.issuer.clone(),
+            realm: b.realm.clone(),
+            leeway: i64::try_from(b.leeway.as_secs()).unwrap_or(i64::MAX),
+            require_exp: b.require_exp,
+        };
+        Ok(Offline::new(keys, rules))
+    };
+    let api = || -> Result<SessionApi, ConfigError> {
+        let url = b.authrocket_url.as_deref().unwrap_or_default();
+        SessionApi::new(
+            ApiSettings {
+                url,
+                api_key: b.api_key.as_ref(),
+                realm: b.realm.as_deref(),
+                service: b.service.as_deref(),
+                account: b.account.as_deref(),
+            },
+            client_for("session API")?,
+            ApiGate::new(b.api_budget, now.clone()),
+        )
+    };
+    let strategy = match mode {
+        VerifyMode::Offline => Strategy::Offline(offline()?),
+        VerifyMode::Online => Strategy::Online(api()?),
+        VerifyMode::Hybrid => Strategy::Hybrid(offline()?, api()?),
+    };
+    let policy = Policy {
+        ttl: b.cache_ttl,
+        negative_ttl: b.negative_cache_ttl,
+        uses_api: strategy.uses_api(),
+        capacity: b.cache_capacity,
+    };
+    Ok(Parts {
+        cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(policy, now.clone())),
+        strategy,
+        flights: Flights::default(),
+        max_token_len: b.max_token_len,
+        loginrocket_url: loginrocket_url.map(String::from),
+        site,
+        now,
+    })
+}

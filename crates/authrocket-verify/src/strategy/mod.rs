@@ -1,0 +1,83 @@
+//! How a token is verified, fixed when the verifier is built: [`Strategy::Offline`],
+//! [`Strategy::Online`] or [`Strategy::Hybrid`]. Each holds exactly what it needs, so no
+//! combination that cannot work can be built.
+
+mod offline;
+
+pub(crate) use offline::{Keys, Offline};
+
+use crate::config::VerifyMode;
+use crate::error::VerifyError;
+use crate::jwt::Compact;
+use crate::session::SessionData;
+use crate::session_api::{Expected, SessionApi};
+
+// Built once per verifier and never moved: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum Strategy {
+    /// The JWT's signature and claims; no network but for the JWKS.
+    Offline(Offline),
+    /// AuthRocket's session API only.
+    Online(SessionApi),
+    /// Offline first (forgeries never reach the API), then the session API.
+    Hybrid(Offline, SessionApi),
+}
+
+impl Strategy {
+    pub(crate) fn mode(&self) -> VerifyMode {
+        match self {
+            Self::Offline(_) => VerifyMode::Offline,
+            Self::Online(_) => VerifyMode::Online,
+            Self::Hybrid(..) => VerifyMode::Hybrid,
+        }
+    }
+
+    /// Whether verifications call the session API.
+    pub(crate) fn uses_api(&self) -> bool {
+        !matches!(self, Self::Offline(_))
+    }
+
+    /// The offline part, if any.
+    pub(crate) fn offline(&self) -> Option<&Offline> {
+        match self {
+            Self::Offline(o) | Self::Hybrid(o, _) => Some(o),
+            Self::Online(_) => None,
+        }
+    }
+
+    /// Verify `token` (already split into `compact`) at `now` (Unix seconds).
+    pub(crate) async fn verify(
+        &self,
+        token: &str,
+        compact: Compact<'_>,
+        now: i64,
+    ) -> Result<SessionData, VerifyError> {
+        match self {
+            Self::Offline(offline) => offline.verify(compact, now).await,
+            Self::Online(api) => {
+                // Sent to the API undecoded: its characters are checked here instead.
+                compact.check_charset()?;
+                let confirmed = api.confirm(token, Expected::Token, now, true).await?;
+                Ok(confirmed.into_data())
+            }
+            Self::Hybrid(offline, api) => {
+                // Forged, expired and foreign tokens stop here and never reach the API.
+                let mut data = offline.verify(compact, now).await?;
+                let expected = Expected::Claims {
+                    session_id: data.session_id(),
+                    user_id: data.user_id(),
+                };
+                let confirmed = api.confirm(token, expected, now, false).await?;
+                if let (Some(id), None) = (&confirmed.session_id, data.session_id()) {
+                    data = data.with_session_id(id)?;
+                }
+                data.set_expires_at(match (data.expires_at(), confirmed.expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                });
+                Ok(data)
+            }
+        }
+    }
+}
