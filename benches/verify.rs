@@ -202,7 +202,8 @@ fn cold_hs256(c: &mut Criterion) {
             .collect()
     };
     rt.block_on(second_sights(&cached, &fresh(capacity as u64)));
-    assert_eq!(cached.cache_stats().entries as usize, capacity, "full");
+    // Full: each of its shards holds its share, so from here every store evicts.
+    assert!(cached.cache_stats().entries as usize >= capacity * 95 / 100);
     g.bench_function("authrocket_miss", |b| {
         b.to_async(&rt).iter_custom(|iters| {
             let tokens = fresh(iters);

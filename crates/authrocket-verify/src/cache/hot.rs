@@ -63,13 +63,7 @@ impl Hot {
         let mut slot = self.slot(token).lock().unwrap_or_else(|e| e.into_inner());
         match &mut *slot {
             Some(e) if *e.token == *token && e.deadline_ms == deadline_ms => {}
-            Some(e) => {
-                e.token.clear();
-                e.token.push_str(token);
-                e.session = session.clone();
-                e.deadline_ms = deadline_ms;
-            }
-            None => {
+            _ => {
                 *slot = Some(HotEntry {
                     token: token.to_owned(),
                     session: session.clone(),

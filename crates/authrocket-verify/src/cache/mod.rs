@@ -6,16 +6,18 @@
 //!   the one stored (see `store`).
 //! * **Lifetime** per entry, decided here: `min(TTL, exp − now)`; online and hybrid entries
 //!   get a jitter that only shortens (uniform in 80–100 % of the TTL, from the token's key),
-//!   so expiries spread out and never exceed the TTL. A hit re-checks `exp` too. Every
-//!   deadline is read on the verifier's clock.
+//!   so expiries spread out and never exceed the TTL. As a deadline never passes the token's
+//!   `exp`, a hit before its deadline is a hit before `exp`. Every deadline is read on the
+//!   verifier's clock.
 //! * **Admission**: online and hybrid verdicts are stored at once; offline ones on their
 //!   second verification (see `admission`), so tokens used once cost nothing to the cache.
 //! * **Rejections**: only the session API's definitive "no such session" (404), for the
 //!   negative TTL, in a store of their own, a tenth of the capacity: a flood of junk tokens
 //!   can never evict a verified session. Transient failures are never stored.
 //! * **Bounded**: at most `capacity` sessions, CLOCK eviction (recently used sessions stay).
-//! * **Hot table** in front: the most recently used valid tokens, compared in full, so a
-//!   token seen a moment ago skips hashing and the store (see `hot`).
+//! * **Hot table** in front: recently stored or used valid tokens, compared in full, so a
+//!   token seen a moment ago skips hashing and the store (see `hot`). A store hit promotes
+//!   its token one time in eight.
 //!
 //! Single-flight (concurrent misses of one token share one session-API call) is the
 //! verifier's, with [`Flights`].
@@ -74,14 +76,6 @@ impl Policy {
     fn remembers_rejections(&self) -> bool {
         self.uses_api && !self.negative_ttl.is_zero()
     }
-}
-
-/// `true` when `session`'s token has reached its `exp` at `now_ms`: a cached copy must not
-/// be served any more (a fresh check then applies the leeway rules).
-fn past_exp(session: &Session, now_ms: i64) -> bool {
-    session
-        .expires_at()
-        .is_some_and(|exp| exp.saturating_mul(1000) <= now_ms)
 }
 
 fn deadline(now_ms: i64, life: Duration) -> i64 {
@@ -169,9 +163,6 @@ impl Cache {
     pub(crate) fn hot(&self, token: &str) -> Option<Session> {
         let now = self.now.millis();
         let session = self.hot.get(token, now)?;
-        if past_exp(&session, now) {
-            return None;
-        }
         self.hits.fetch_add(1, Ordering::Relaxed);
         Some(session)
     }
@@ -185,12 +176,17 @@ impl Cache {
             digest: None,
         };
         match self.sessions.get(miss.key, || miss.digest(token), now) {
-            Found::Live(session, deadline_ms) if !past_exp(&session, now) => {
-                self.hot.put(token, &session, deadline_ms);
-                self.hits.fetch_add(1, Ordering::Relaxed);
+            Found::Live(session, deadline_ms) => {
+                let hits = self.hits.fetch_add(1, Ordering::Relaxed);
+                // One store hit in eight promotes the token into the hot table: a token in
+                // use gets there after a few requests, while a stream of different tokens
+                // does not churn it (each promotion copies a token and drops another).
+                if hits % 8 == 0 {
+                    self.hot.put(token, &session, deadline_ms);
+                }
                 return Lookup::Hit(Ok(session));
             }
-            Found::Live(..) | Found::Stale => {
+            Found::Stale => {
                 self.sessions.remove(miss.key, &miss.digest(token));
             }
             Found::Absent => {}

@@ -8,13 +8,14 @@
 //!   crafted to share a cached token's tail only costs itself one SHA-256 — and a miss costs
 //!   a hash-map probe.
 //! * **Bounded** at `capacity` entries in up to 64 shards of at least 64 entries, each an
-//!   `RwLock` around a map and a fixed array of slots. Hits take a read lock and set a flag.
-//! * **CLOCK eviction**: when a shard is full, its hand sweeps the slots and takes the first
-//!   that is expired or was not used since the hand last passed (clearing the flags it
-//!   passes): recently used sessions survive, O(1) amortised, no allocation.
+//!   `RwLock` around a map holding the entries inline (a lookup is one probe). Hits take a
+//!   read lock and set a flag.
+//! * **CLOCK eviction**: when a shard is full, its hand (a queue of the shard's keys) takes
+//!   the first entry that is expired or was not used since the hand last passed, giving used
+//!   ones a second chance: recently used sessions survive, O(1) amortised.
 //! * Every deadline is read by the caller on the verifier's clock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,7 +69,6 @@ impl Hasher for KeyHasher {
 }
 
 struct Slot<V> {
-    key: u64,
     digest: Digest,
     value: V,
     deadline_ms: i64,
@@ -76,10 +76,11 @@ struct Slot<V> {
 }
 
 struct Shard<V> {
-    map: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
-    slots: Vec<Option<Slot<V>>>,
-    free: Vec<u32>,
-    hand: usize,
+    /// The entries, inline: a lookup is one probe.
+    map: HashMap<u64, Slot<V>, BuildHasherDefault<KeyHasher>>,
+    /// The keys in the order CLOCK visits them (the front is under the hand). Keys of
+    /// entries removed since may linger until the hand reaches them.
+    clock: VecDeque<u64>,
 }
 
 /// What a lookup found.
@@ -111,9 +112,7 @@ impl<V: Clone> Store<V> {
                 .map(|_| {
                     RwLock::new(Shard {
                         map: HashMap::default(),
-                        slots: Vec::new(),
-                        free: Vec::new(),
-                        hand: 0,
+                        clock: VecDeque::new(),
                     })
                 })
                 .collect(),
@@ -122,28 +121,23 @@ impl<V: Clone> Store<V> {
     }
 
     fn shard(&self, key: u64) -> &RwLock<Shard<V>> {
-        // The high bits pick the shard; the map inside uses the low ones.
-        let index = usize::try_from(key >> 58).unwrap_or(0) % self.shards.len();
+        // Middle bits pick the shard: the map inside uses the low bits for the bucket and
+        // the top seven as its tag, which must stay varied within a shard.
+        let index = usize::try_from(key >> 32).unwrap_or(0) % self.shards.len();
         &self.shards[index]
     }
 
     /// The entry of the token filed under `key` whose SHA-256 is `digest` (computed only if
     /// an entry is filed under `key`), judged at `now_ms`.
     pub(crate) fn get(&self, key: u64, digest: impl FnOnce() -> Digest, now_ms: i64) -> Found<V> {
-        let candidate = {
+        let (stored, value, deadline_ms) = {
             let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
-            let Some(slot) = shard
-                .map
-                .get(&key)
-                .and_then(|&i| shard.slots.get(usize::try_from(i).ok()?))
-                .and_then(Option::as_ref)
-            else {
+            let Some(slot) = shard.map.get(&key) else {
                 return Found::Absent;
             };
             slot.used.store(true, Ordering::Relaxed);
             (slot.digest, slot.value.clone(), slot.deadline_ms)
         };
-        let (stored, value, deadline_ms) = candidate;
         match () {
             _ if stored != digest() => Found::Absent,
             _ if now_ms >= deadline_ms => Found::Stale,
@@ -157,47 +151,32 @@ impl<V: Clone> Store<V> {
         let mut guard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
         let shard = &mut *guard;
         let slot = Slot {
-            key,
             digest,
             value,
             deadline_ms,
             used: AtomicBool::new(false),
         };
-        let index = match shard.map.get(&key) {
-            Some(&i) => i,
-            None => {
-                let Some(i) = shard.free_slot(self.per_shard, now_ms) else {
-                    return;
-                };
-                shard.map.insert(key, i);
-                i
-            }
-        };
-        if let Some(place) = usize::try_from(index)
-            .ok()
-            .and_then(|i| shard.slots.get_mut(i))
-        {
-            *place = Some(slot);
+        if let Some(place) = shard.map.get_mut(&key) {
+            *place = slot;
+            return;
+        }
+        if shard.map.len() >= self.per_shard {
+            shard.evict(now_ms);
+        }
+        shard.map.insert(key, slot);
+        shard.clock.push_back(key);
+        if shard.clock.len() > 2 * self.per_shard + 64 {
+            // Keys of removed entries piled up: drop them.
+            let map = &shard.map;
+            shard.clock.retain(|k| map.contains_key(k));
         }
     }
 
     /// Remove the entry of the token with `key` and `digest`, if it is still filed.
     pub(crate) fn remove(&self, key: u64, digest: &Digest) {
         let mut guard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
-        let shard = &mut *guard;
-        let Some(&index) = shard.map.get(&key) else {
-            return;
-        };
-        let i = usize::try_from(index).unwrap_or(usize::MAX);
-        if shard
-            .slots
-            .get(i)
-            .and_then(Option::as_ref)
-            .is_some_and(|s| s.digest == *digest)
-        {
-            shard.map.remove(&key);
-            shard.slots[i] = None;
-            shard.free.push(index);
+        if guard.map.get(&key).is_some_and(|s| s.digest == *digest) {
+            guard.map.remove(&key);
         }
     }
 
@@ -211,35 +190,24 @@ impl<V: Clone> Store<V> {
 }
 
 impl<V> Shard<V> {
-    /// A slot for a new entry: a free one, a new one while below `limit`, else the CLOCK
-    /// hand's victim (whose key leaves the map). `None` only when `limit` is zero.
-    fn free_slot(&mut self, limit: usize, now_ms: i64) -> Option<u32> {
-        if let Some(i) = self.free.pop() {
-            return Some(i);
-        }
-        if self.slots.len() < limit {
-            self.slots.push(None);
-            return u32::try_from(self.slots.len() - 1).ok();
-        }
-        if self.slots.is_empty() {
-            return None;
-        }
-        // Two sweeps at most: the first clears every flag it passes.
-        for _ in 0..2 * self.slots.len() {
-            let i = self.hand;
-            self.hand = (self.hand + 1) % self.slots.len();
-            let victim = match &self.slots[i] {
-                None => true,
-                Some(s) => s.deadline_ms <= now_ms || !s.used.swap(false, Ordering::Relaxed),
+    /// Make room for one entry: the hand takes the first entry that is expired or was not
+    /// used since it last passed, giving used ones a second chance (and clearing their flag).
+    fn evict(&mut self, now_ms: i64) {
+        // Every entry is visited at most twice: the first visit clears its flag.
+        for _ in 0..2 * self.clock.len() {
+            let Some(key) = self.clock.pop_front() else {
+                return;
             };
-            if victim {
-                if let Some(old) = self.slots[i].take() {
-                    self.map.remove(&old.key);
-                }
-                return u32::try_from(i).ok();
+            let Some(slot) = self.map.get(&key) else {
+                continue; // removed earlier
+            };
+            if slot.deadline_ms > now_ms && slot.used.swap(false, Ordering::Relaxed) {
+                self.clock.push_back(key);
+                continue;
             }
+            self.map.remove(&key);
+            return;
         }
-        None
     }
 }
 
