@@ -12,9 +12,17 @@ use http::header::{LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 
-use crate::location::{
+use authrocket_tower::redirect::{
     app_origin, location, loginrocket_page, redirect_uri as redirect_uri_of, request_url,
 };
+
+/// The connection's peer address, when the app serves with axum's `ConnectInfo`.
+fn peer(parts: &Parts) -> Option<std::net::IpAddr> {
+    let info = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?;
+    Some(info.0.ip())
+}
 
 /// The signed-in user. Needs [`AuthRocketLayer`](authrocket_tower::AuthRocketLayer) on the
 /// route (required or optional mode).
@@ -172,19 +180,18 @@ impl<S: Send + Sync> FromRequestParts<S> for LoginRequired {
         if let Some(s) = ctx.session() {
             return Ok(LoginRequired(CurrentUser(s.clone())));
         }
-        let mut login = loginrocket_page(ctx.verifier(), "login").ok_or(
-            CurrentUserRejection::Misconfigured("LoginRequired without LOGINROCKET_URL"),
-        )?;
-        match request_url(parts, ctx.verifier()) {
-            Some(here) => {
-                login.query_pairs_mut().append_pair("redirect_uri", &here);
-            }
-            None => tracing::debug!(
+        let here = request_url(ctx.verifier(), parts, peer(parts));
+        if here.is_none() {
+            tracing::debug!(
                 "authrocket: no trusted app URL for this request (set AUTHROCKET_APP_URL); \
                  redirecting to login without redirect_uri"
-            ),
+            );
         }
-        Err(CurrentUserRejection::LoginRedirect(login.into()))
+        let query: Vec<(&str, &str)> = here.iter().map(|h| ("redirect_uri", &**h)).collect();
+        let login = loginrocket_page(ctx.verifier(), "login", &query).ok_or(
+            CurrentUserRejection::Misconfigured("LoginRequired without LOGINROCKET_URL"),
+        )?;
+        Err(CurrentUserRejection::LoginRedirect(login))
     }
 }
 
@@ -213,7 +220,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Logout {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let ctx = context(parts, "the Logout extractor")?.clone();
-        let origin = app_origin(parts, ctx.verifier());
+        let origin = app_origin(ctx.verifier(), parts, peer(parts));
         Ok(Logout { ctx, origin })
     }
 }
@@ -225,17 +232,13 @@ impl Logout {
     /// cannot be made a trustworthy absolute URL it is left out (LoginRocket then uses the
     /// realm's default). `None` without `LOGINROCKET_URL`.
     pub fn url(&self, redirect_uri: &str) -> Option<String> {
-        let mut url = loginrocket_page(self.ctx.verifier(), "logout")?;
-        {
-            let mut q = url.query_pairs_mut();
-            if let Some(sid) = self.ctx.session().and_then(|s| s.session_id()) {
-                q.append_pair("session", sid);
-            }
-            if let Some(back) = redirect_uri_of(redirect_uri, self.origin.as_deref()) {
-                q.append_pair("redirect_uri", &back);
-            }
-        }
-        Some(url.into())
+        let back = redirect_uri_of(redirect_uri, self.origin.as_deref());
+        let sid = self.ctx.session().and_then(|s| s.session_id());
+        let query: Vec<(&str, &str)> = [("session", sid), ("redirect_uri", back.as_deref())]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect();
+        loginrocket_page(self.ctx.verifier(), "logout", &query)
     }
 
     /// 303 to [`url`](Self::url) (or straight to `redirect_uri` without `LOGINROCKET_URL`),

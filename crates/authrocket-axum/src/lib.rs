@@ -35,9 +35,7 @@
 #![warn(missing_docs)]
 
 mod extract;
-mod location;
-mod login;
 
 pub use authrocket_tower::{AuthContext, AuthRocketLayer, RequirePermissionLayer};
+pub use authrocket_tower::{LoginRedirect, LoginRedirectLayer};
 pub use extract::{CurrentUser, CurrentUserRejection, LoginRequired, Logout};
-pub use login::{LoginRedirect, LoginRedirectLayer};

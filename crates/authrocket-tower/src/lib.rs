@@ -24,58 +24,33 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # What it does (SPEC §6)
+//! | module | middleware |
+//! | --- | --- |
+//! | [`auth`] | [`AuthRocketLayer`]: who is calling (401 / 400 / 503, or optional) |
+//! | [`permission`] | [`RequirePermissionLayer`]: may they (403 `insufficient_scope`) |
+//! | [`login_redirect`] | [`LoginRedirectLayer`]: completes a LoginRocket Web login (`?token=` ⇒ cookie ⇒ 303) |
 //!
-//! * Token from `Authorization: Bearer …` (scheme in any case), then the `arToken` cookie;
-//!   configurable ([`AuthRocketLayer::cookie_name`], [`AuthRocketLayer::header`], …). Query
-//!   strings are never read (that is the login helper's job).
-//! * Credentials must be unambiguous: two `Authorization` fields, several token cookies with
-//!   different values, or an `Authorization` field that is present but unreadable (a tab for
-//!   the space, non-ASCII, an empty credential) ⇒ 400 `invalid_request` (gRPC 3,
-//!   INVALID_ARGUMENT) — never "the first one wins", never a fall-back to the cookie.
-//! * [`TokenCookie`]: the layer owns the cookie's name and attributes, so the login helper
-//!   sets it and everything clears it the same way (`Secure` only when it was set `Secure`).
-//! * [`AuthMode::Required`] (default): no token ⇒ 401 `WWW-Authenticate: Bearer realm="…"`;
-//!   a bad token ⇒ 401 with `error="invalid_token"` and `error_description`; verification
-//!   unavailable ⇒ 503 with `Retry-After`. Bodies are small JSON with the stable
-//!   [`code`](authrocket_verify::VerifyError::code).
-//! * [`AuthMode::Optional`]: requests without a valid token pass without a session; a bad
-//!   cookie is cleared.
-//! * gRPC requests (`content-type: application/grpc…`) get HTTP 200 with `grpc-status` 16
-//!   (UNAUTHENTICATED) or 14 (UNAVAILABLE) and `grpc-message`.
-//! * Passed requests carry an [`AuthContext`] and, when signed in, the `Session` itself in
-//!   their extensions.
-//! * [`RenderRejection`] lets you render rejections yourself; [`RequirePermissionLayer`]
-//!   answers 403 `insufficient_scope`.
-//! * Verification is logged in the verifier's `authrocket.verify` span (outcome and code,
-//!   never the token); rejections at `debug`. A token verified a moment ago is answered
-//!   synchronously from the verifier's hot table ([`Verifier::cached`](authrocket_verify::Verifier::cached))
-//!   and logs nothing: there is nothing new to say about it.
-//!
-//! The service wraps the inner response body in [`ResponseBody`] so rejections can carry a
-//! body whatever the inner body type is (Tonic's cannot be built from bytes).
+//! [`redirect`] builds the URLs handed to LoginRocket (`redirect_uri`) from the app's
+//! configured origin; [`TokenCookie`] is the cookie that carries a browser's token.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 mod body;
-mod context;
 mod cookie;
-mod future;
-mod layer;
-mod permission;
+pub mod login_redirect;
+pub mod permission;
+pub mod redirect;
 mod reject;
-mod service;
 mod token;
 
+pub use auth::{AuthContext, AuthMode, AuthRocket, AuthRocketLayer};
 pub use body::ResponseBody;
-pub use context::AuthContext;
 pub use cookie::{DEFAULT_COOKIE, TokenCookie};
-pub use future::ResponseFuture;
-pub use layer::{AuthMode, AuthRocketLayer};
-pub use permission::{PermissionFuture, RequirePermission, RequirePermissionLayer, missing_layer};
+pub use login_redirect::{LoginRedirect, LoginRedirectLayer};
+pub use permission::{RequirePermission, RequirePermissionLayer};
 pub use reject::{
     DEFAULT_RETRY_AFTER, DefaultRejection, Rejection, RenderRejection, default_rejection,
-    grpc_status, insufficient_scope, is_grpc, json_error,
+    grpc_status, insufficient_scope, is_grpc, json_error, missing_layer,
 };
-pub use service::AuthRocket;
 pub use token::TokenSource;

@@ -219,3 +219,17 @@ pub fn is_grpc(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/grpc"))
 }
+
+/// The loud, explained 500 for an extractor or guard (`what`) that runs without
+/// [`AuthRocketLayer`](crate::AuthRocketLayer) in front of it. Also logged at `error`.
+pub fn missing_layer(what: &str) -> Response<Bytes> {
+    tracing::error!("authrocket: {what} used without AuthRocketLayer in front of it");
+    json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        &format!(
+            "{what} needs AuthRocketLayer: add .layer(AuthRocketLayer::new(verifier)) outside it"
+        ),
+        "missing_layer",
+    )
+}

@@ -383,7 +383,7 @@ async fn token_sources_are_configurable() {
     );
     let (router, _) = app(AuthRocketLayer::new(offline())
         .without_cookie()
-        .header(http::HeaderName::from_static("x-ar-token")));
+        .token_header(http::HeaderName::from_static("x-ar-token")));
     assert_eq!(
         send(&router, &[("cookie", &format!("arToken={token}"))])
             .await

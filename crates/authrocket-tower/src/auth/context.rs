@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use authrocket_verify::{Session, Verifier, VerifyError};
 
+use super::settings::Settings;
 use crate::cookie::TokenCookie;
-use crate::layer::Shared;
 
-/// Put into the request extensions by [`AuthRocket`](crate::AuthRocket) for every request it
+/// Put into the request extensions by [`AuthRocket`](super::AuthRocket) for every request it
 /// lets through, signed in or not. Extractors read it; its absence means the layer is
 /// missing. The [`Session`] itself is inserted as well when there is one, so Tonic handlers
 /// can use `request.extensions().get::<Session>()`.
@@ -28,7 +28,7 @@ use crate::layer::Shared;
 pub struct AuthContext {
     pub(crate) session: Option<Session>,
     pub(crate) error: Option<VerifyError>,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<Settings>,
 }
 
 impl std::fmt::Debug for AuthContext {

@@ -12,9 +12,9 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::context::AuthContext;
+use super::settings::Settings;
 use crate::body::ResponseBody;
-use crate::context::AuthContext;
-use crate::layer::Shared;
 
 pub(crate) type VerifyFuture = Pin<Box<dyn Future<Output = Decision> + Send>>;
 
@@ -29,14 +29,14 @@ pub(crate) enum Decision {
 }
 
 pin_project! {
-    /// Response future of [`AuthRocket`](crate::AuthRocket).
+    /// Response future of [`AuthRocket`](super::AuthRocket).
     pub struct ResponseFuture<S, ReqBody>
     where
         S: Service<Request<ReqBody>>,
     {
         #[pin]
         state: State<S::Future, S, ReqBody>,
-        shared: Arc<Shared>,
+        shared: Arc<Settings>,
         clear_cookie: bool,
     }
 }
@@ -58,7 +58,7 @@ where
         verify: VerifyFuture,
         inner: S,
         req: Request<ReqBody>,
-        shared: Arc<Shared>,
+        shared: Arc<Settings>,
     ) -> Self {
         Self {
             state: State::Verifying {
@@ -78,7 +78,7 @@ pub(crate) fn admit<B>(
     req: &mut Request<B>,
     session: Option<Session>,
     error: Option<VerifyError>,
-    shared: &Arc<Shared>,
+    shared: &Arc<Settings>,
 ) {
     if let Some(s) = &session {
         req.extensions_mut().insert(s.clone());
@@ -95,7 +95,7 @@ where
     S: Service<Request<ReqBody>>,
 {
     /// Straight to the inner service (the token was answered from the hot table).
-    pub(crate) fn calling(fut: S::Future, shared: Arc<Shared>) -> Self {
+    pub(crate) fn calling(fut: S::Future, shared: Arc<Settings>) -> Self {
         Self {
             state: State::Calling { fut },
             shared,

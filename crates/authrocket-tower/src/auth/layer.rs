@@ -1,58 +1,16 @@
-//! [`AuthRocketLayer`]: configuration shared by every [`AuthRocket`] service it makes.
+//! [`AuthRocketLayer`]: configuration shared by every [`AuthRocket`](super::AuthRocket)
+//! service it makes.
 
 use std::fmt;
 use std::sync::Arc;
 
-use authrocket_verify::{ConfigError, Verifier, VerifyError};
-use bytes::Bytes;
+use authrocket_verify::{ConfigError, Verifier};
 use http::header::HeaderName;
-use tower_layer::Layer;
 
+use super::settings::{AuthMode, Settings};
 use crate::cookie::TokenCookie;
-use crate::reject::{DefaultRejection, Rejection, RenderRejection};
-use crate::service::AuthRocket;
+use crate::reject::{DefaultRejection, RenderRejection};
 use crate::token::TokenSources;
-
-/// What happens to requests without a valid token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum AuthMode {
-    /// Reject them: 401 (or 503 when verification is unavailable). The default.
-    #[default]
-    Required,
-    /// Let them through without a session; a bad `arToken` cookie is cleared.
-    Optional,
-}
-
-#[derive(Clone)]
-pub(crate) struct Shared {
-    pub(crate) verifier: Verifier,
-    pub(crate) sources: TokenSources,
-    pub(crate) mode: AuthMode,
-    pub(crate) realm_name: String,
-    pub(crate) renderer: Arc<dyn RenderRejection>,
-}
-
-impl Shared {
-    pub(crate) fn render(&self, error: &VerifyError, grpc: bool) -> http::Response<Bytes> {
-        self.renderer.render(&Rejection {
-            error,
-            grpc,
-            realm: &self.realm_name,
-        })
-    }
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthRocketLayer")
-            .field("verifier", &self.verifier)
-            .field("sources", &self.sources)
-            .field("mode", &self.mode)
-            .field("realm_name", &self.realm_name)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Verifies the AuthRocket token of every request. See the [crate docs](crate).
 ///
@@ -68,7 +26,7 @@ impl fmt::Debug for Shared {
 /// ```
 #[derive(Clone)]
 pub struct AuthRocketLayer {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<Settings>,
 }
 
 impl fmt::Debug for AuthRocketLayer {
@@ -90,7 +48,7 @@ impl AuthRocketLayer {
             ..TokenSources::default()
         };
         Self {
-            shared: Arc::new(Shared {
+            shared: Arc::new(Settings {
                 verifier,
                 sources,
                 mode: AuthMode::Required,
@@ -112,7 +70,7 @@ impl AuthRocketLayer {
         Ok(Self::new(Verifier::from_env()?))
     }
 
-    fn update(mut self, f: impl FnOnce(&mut Shared)) -> Self {
+    fn update(mut self, f: impl FnOnce(&mut Settings)) -> Self {
         f(Arc::make_mut(&mut self.shared));
         self
     }
@@ -173,9 +131,9 @@ impl AuthRocketLayer {
         self.update(|s| s.sources.bearer = false)
     }
 
-    /// Also read the token from this header (bare, or `Bearer …`), after `Authorization` and
-    /// before the cookie.
-    pub fn header(self, name: HeaderName) -> Self {
+    /// Also read the token from this request header (bare, or `Bearer …`), after
+    /// `Authorization` and before the cookie.
+    pub fn token_header(self, name: HeaderName) -> Self {
         self.update(|s| s.sources.header = Some(name))
     }
 
@@ -194,16 +152,5 @@ impl AuthRocketLayer {
     /// The verifier this layer uses.
     pub fn verifier(&self) -> &Verifier {
         &self.shared.verifier
-    }
-}
-
-impl<S> Layer<S> for AuthRocketLayer {
-    type Service = AuthRocket<S>;
-
-    fn layer(&self, inner: S) -> AuthRocket<S> {
-        AuthRocket {
-            inner,
-            shared: Arc::clone(&self.shared),
-        }
     }
 }

@@ -1,11 +1,28 @@
-//! URLs the browser helpers hand out: a `Location` that stays on the app, and the absolute
-//! `redirect_uri`s for LoginRocket built from the app's public origin — never from what a
-//! request merely claims.
+//! URLs for a browser login: a `Location` that stays on the app, and the absolute
+//! `redirect_uri`s handed to LoginRocket, built from the app's public origin — never from
+//! what a request merely claims.
+//!
+//! The origin is the verifier's [`app_url`](authrocket_verify::Verifier::app_url)
+//! (`AUTHROCKET_APP_URL`). Without one, a loopback `Host` (`localhost`, `*.localhost`,
+//! `127.0.0.0/8`, `[::1]`) is believed, over http; `X-Forwarded-Proto` and `X-Forwarded-Host`
+//! only when the connection comes from a [trusted
+//! proxy](authrocket_verify::VerifierBuilder::trusted_proxies). Only `http` and `https` are
+//! ever a scheme, and `token`, `account` and `session` never appear in a URL built here.
+//!
+//! ```
+//! use authrocket_tower::redirect::{redirect_uri, same_origin_location};
+//!
+//! assert_eq!(same_origin_location("//evil.example/", "x=1"), "/evil.example/?x=1");
+//! assert_eq!(
+//!     redirect_uri("/?token=t&tab=2", Some("https://app.example.com")).as_deref(),
+//!     Some("https://app.example.com/?tab=2")
+//! );
+//! assert_eq!(redirect_uri("javascript:alert(1)", Some("https://app.example.com")), None);
+//! ```
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use authrocket_verify::Verifier;
-use axum::extract::ConnectInfo;
 use http::header::HOST;
 use http::request::Parts;
 use http::uri::Authority;
@@ -40,7 +57,7 @@ pub(crate) fn split_login_params(query: &str) -> (Option<String>, String) {
 /// slashes and backslashes collapse into one slash (so `//evil.example/` and
 /// `/\evil.example/` stay paths instead of naming a host), a control character anywhere
 /// gives `/`, and the result is checked with the WHATWG URL parser that browsers use.
-pub(crate) fn same_origin_location(path: &str, query: &str) -> String {
+pub fn same_origin_location(path: &str, query: &str) -> String {
     let rest = path.trim_start_matches(['/', '\\']);
     let location = match query {
         "" => format!("/{rest}"),
@@ -67,11 +84,11 @@ fn is_loopback(host: &Authority) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The app's public origin (`scheme://host[:port]`) for this request: the configured
-/// [app URL](Verifier::app_url); else, from a trusted proxy, its `X-Forwarded-Proto` and
-/// `X-Forwarded-Host`; else a loopback `Host` over http. `None` when nothing trustworthy
-/// says where the app is: the helpers then leave `redirect_uri` out.
-pub(crate) fn app_origin(parts: &Parts, verifier: &Verifier) -> Option<String> {
+/// The app's public origin (`scheme://host[:port]`) for a request (`parts`, from `peer`):
+/// the configured [app URL](Verifier::app_url); else, from a trusted proxy, its
+/// `X-Forwarded-Proto` and `X-Forwarded-Host`; else a loopback `Host` over http. `None` when
+/// nothing trustworthy says where the app is: the helpers then leave `redirect_uri` out.
+pub fn app_origin(verifier: &Verifier, parts: &Parts, peer: Option<IpAddr>) -> Option<String> {
     if let Some(origin) = verifier.app_url() {
         return Some(origin.to_owned());
     }
@@ -87,10 +104,7 @@ pub(crate) fn app_origin(parts: &Parts, verifier: &Verifier) -> Option<String> {
     let host = header(HOST.as_str())
         .map(str::to_owned)
         .or_else(|| parts.uri.authority().map(ToString::to_string))?;
-    let from_proxy = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(peer)| verifier.trusts_proxy(peer.ip()));
+    let from_proxy = peer.is_some_and(|peer| verifier.trusts_proxy(peer));
     let (scheme, host) = if from_proxy {
         let scheme = header("x-forwarded-proto").unwrap_or("http");
         let host = header("x-forwarded-host").map_or(host, str::to_owned);
@@ -111,10 +125,10 @@ pub(crate) fn app_origin(parts: &Parts, verifier: &Verifier) -> Option<String> {
     ))
 }
 
-/// This request's URL on the app's public origin, without `token`, `account` and
-/// `session`: where LoginRocket should send the browser back to.
-pub(crate) fn request_url(parts: &Parts, verifier: &Verifier) -> Option<String> {
-    let origin = app_origin(parts, verifier)?;
+/// This request's URL on the app's public origin (see [`app_origin`]), without `token`,
+/// `account` and `session`: where LoginRocket should send the browser back to.
+pub fn request_url(verifier: &Verifier, parts: &Parts, peer: Option<IpAddr>) -> Option<String> {
+    let origin = app_origin(verifier, parts, peer)?;
     let (_, query) = split_login_params(parts.uri.query().unwrap_or(""));
     Some(format!(
         "{origin}{}",
@@ -125,7 +139,7 @@ pub(crate) fn request_url(parts: &Parts, verifier: &Verifier) -> Option<String> 
 /// `uri` as a `redirect_uri`: a path is made absolute on the app's `origin` (or dropped
 /// without one); an absolute http(s) URL is kept; anything else is dropped. Either way
 /// without `token`, `account` and `session`.
-pub(crate) fn redirect_uri(uri: &str, origin: Option<&str>) -> Option<String> {
+pub fn redirect_uri(uri: &str, origin: Option<&str>) -> Option<String> {
     if uri.starts_with('/') {
         let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
         let (_, query) = split_login_params(query);
@@ -140,17 +154,22 @@ pub(crate) fn redirect_uri(uri: &str, origin: Option<&str>) -> Option<String> {
     Some(url.into())
 }
 
-/// LoginRocket's `page` (`login`, `logout`) under the verifier's `LOGINROCKET_URL`, if set.
-pub(crate) fn loginrocket_page(verifier: &Verifier, page: &str) -> Option<url::Url> {
-    url::Url::parse(verifier.loginrocket_url()?)
+/// LoginRocket's `page` (`login`, `logout`) under the verifier's `LOGINROCKET_URL`, with
+/// `query` pairs appended (encoded); `None` without `LOGINROCKET_URL`.
+pub fn loginrocket_page(verifier: &Verifier, page: &str, query: &[(&str, &str)]) -> Option<String> {
+    let mut url = url::Url::parse(verifier.loginrocket_url()?)
         .ok()?
         .join(page)
-        .ok()
+        .ok()?;
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    Some(url.into())
 }
 
 /// `uri` as a `Location` for the browser: a path stays a path on this app, an absolute
 /// http(s) URL is kept, both without `token`, `account` and `session`; anything else is `/`.
-pub(crate) fn location(uri: &str) -> String {
+pub fn location(uri: &str) -> String {
     // An empty origin leaves a path relative.
     redirect_uri(uri, Some(""))
         .filter(|l| !l.is_empty())

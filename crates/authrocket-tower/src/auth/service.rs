@@ -1,4 +1,4 @@
-//! [`AuthRocket`]: the middleware service.
+//! [`AuthRocket`]: the middleware service, and the [`Layer`] impl that makes it.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -7,9 +7,12 @@ use authrocket_verify::{ErrorKind, VerifyError};
 use http::{Request, Response};
 use tower_service::Service;
 
+use tower_layer::Layer;
+
+use super::future::{Decision, ResponseFuture, admit};
+use super::layer::AuthRocketLayer;
+use super::settings::{AuthMode, Settings};
 use crate::body::ResponseBody;
-use crate::future::{Decision, ResponseFuture};
-use crate::layer::{AuthMode, AuthRocketLayer, Shared};
 use crate::reject::is_grpc;
 use crate::token::{TokenSource, Unusable};
 
@@ -21,7 +24,7 @@ use crate::token::{TokenSource, Unusable};
 #[derive(Clone)]
 pub struct AuthRocket<S> {
     pub(crate) inner: S,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<Settings>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for AuthRocket<S> {
@@ -36,7 +39,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for AuthRocket<S> {
 impl<S> AuthRocket<S> {
     /// Wrap `inner`, requiring a valid token checked by `verifier`.
     pub fn new(inner: S, verifier: authrocket_verify::Verifier) -> Self {
-        tower_layer::Layer::layer(&AuthRocketLayer::new(verifier), inner)
+        AuthRocketLayer::new(verifier).layer(inner)
     }
 
     /// A layer making `AuthRocket` services: the same as [`AuthRocketLayer::new`].
@@ -65,7 +68,7 @@ impl<S> AuthRocket<S> {
 type Found = Result<Option<(String, TokenSource)>, Unusable>;
 
 /// Verify what the request carries and decide what happens to it.
-async fn decide(shared: Arc<Shared>, found: Found, grpc: bool) -> Decision {
+async fn decide(shared: Arc<Settings>, found: Found, grpc: bool) -> Decision {
     let (error, source) = match found {
         Ok(Some((token, source))) => match shared.verifier.verify(&token).await {
             Ok(session) => {
@@ -134,7 +137,7 @@ where
             _ => None,
         };
         if let Some(session) = hot {
-            crate::future::admit(&mut req, Some(session), None, shared);
+            admit(&mut req, Some(session), None, shared);
             return ResponseFuture::calling(ready.call(req), Arc::clone(shared));
         }
         let grpc = is_grpc(req.headers());
@@ -145,5 +148,16 @@ where
             .map(|found| found.map(|(t, s)| (t.to_owned(), s)));
         let verify = Box::pin(decide(Arc::clone(&self.shared), found, grpc));
         ResponseFuture::new(verify, ready, req, Arc::clone(&self.shared))
+    }
+}
+
+impl<S> Layer<S> for AuthRocketLayer {
+    type Service = AuthRocket<S>;
+
+    fn layer(&self, inner: S) -> AuthRocket<S> {
+        AuthRocket {
+            inner,
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
