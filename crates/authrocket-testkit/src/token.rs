@@ -109,6 +109,25 @@ impl TokenBuilder {
         self
     }
 
+    /// The [`Session`](authrocket_verify::Session) a verifier would make of these claims —
+    /// without a token or a signature, for unit tests of handlers that take a session.
+    ///
+    /// ```
+    /// use authrocket_testkit::TokenBuilder;
+    ///
+    /// let session = TokenBuilder::v2("usr_frank").claim("name", "Frank").session();
+    /// assert_eq!(session.user().name, Some("Frank"));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the claims could not come from a valid token (no user id, a time claim that is
+    /// not a number, …): a test's mistake.
+    pub fn session(&self) -> authrocket_verify::Session {
+        authrocket_verify::Session::from_claims_unverified(&Value::Object(self.claims.clone()))
+            .unwrap_or_else(|e| panic!("these claims make no session: {e}"))
+    }
+
     /// Remove a claim.
     pub fn without(mut self, name: &str) -> Self {
         self.claims.remove(name);

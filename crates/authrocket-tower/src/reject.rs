@@ -1,4 +1,4 @@
-//! Rejections (SPEC §6): 401 with RFC 6750 `WWW-Authenticate`, 503 with `Retry-After`, small
+//! Rejections: 401 with RFC 6750 `WWW-Authenticate`, 503 with `Retry-After`, small
 //! JSON bodies with the stable error code; gRPC requests get HTTP 200 with `grpc-status`
 //! 16 (UNAUTHENTICATED) or 14 (UNAVAILABLE). [`RenderRejection`] lets you answer your own way.
 
@@ -80,7 +80,7 @@ where
     }
 }
 
-/// The rendering SPEC §6 prescribes; see [`default_rejection`].
+/// The standard rendering; see [`default_rejection`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultRejection;
 
@@ -136,7 +136,7 @@ fn retry_after(headers: &mut HeaderMap, error: &VerifyError) {
     headers.insert(RETRY_AFTER, HeaderValue::from(secs));
 }
 
-/// SPEC §6's answers:
+/// The standard answers:
 ///
 /// | situation | HTTP | gRPC |
 /// | --- | --- | --- |

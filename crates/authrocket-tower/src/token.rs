@@ -1,4 +1,4 @@
-//! Where the token comes from (SPEC §6): `Authorization: Bearer` (scheme case-insensitive),
+//! Where the token comes from: `Authorization: Bearer` (scheme case-insensitive),
 //! then the `arToken` cookie — or a custom header. Query strings are never read here.
 
 use http::HeaderMap;

@@ -1,4 +1,4 @@
-//! AuthRocket 1 and 2 claim sets: strict parsing, validation (SPEC §3.4–3.7) and the mapping
+//! AuthRocket 1 and 2 claim sets: strict parsing, validation (expiry, issuer, realm, user id) and the mapping
 //! to [`Session`](crate::Session).
 //!
 //! Parsing borrows from the decoded payload wherever the JSON has no escapes. A duplicate
@@ -254,7 +254,8 @@ struct RawMemberV1<'a> {
     ocs: Option<serde_json::Value>,
 }
 
-/// The claim rules of SPEC §3.4–3.7, fixed at build time.
+/// The claim rules (time claims and leeway, issuer, realm, `exp` required), fixed at build
+/// time.
 #[derive(Debug, Clone)]
 pub(crate) struct ClaimRules {
     /// Expected `iss`; `None` disables the check.
@@ -277,7 +278,7 @@ impl<'a> RawClaims<'a> {
         json::parse_object(text).ok_or(VerifyError::malformed("claims are not valid"))
     }
 
-    fn generation(&self) -> Result<Generation, VerifyError> {
+    pub(crate) fn generation(&self) -> Result<Generation, VerifyError> {
         let id = match (&self.sub, &self.uid) {
             (Some(sub), _) => (sub, Generation::V2),
             (None, Some(uid)) => (uid, Generation::V1),

@@ -40,7 +40,7 @@ use crate::secret::Secret;
 /// The default expected `iss` of AuthRocket tokens.
 pub const DEFAULT_ISSUER: &str = "https://authrocket.com";
 
-/// How tokens are verified (SPEC §1).
+/// How tokens are verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum VerifyMode {
@@ -230,7 +230,7 @@ impl VerifierBuilder {
         Self::default()
     }
 
-    /// A builder filled from the process environment (SPEC §2's variables; see the
+    /// A builder filled from the process environment (AuthRocket's SDK variables; see the
     /// [module docs](crate::config) for the list). Unset variables keep their defaults;
     /// a variable set to an unusable value is an error that names it.
     ///

@@ -1,4 +1,4 @@
-//! The realm's JSON Web Key Set from `<LOGINROCKET_URL>/connect/jwks` (SPEC §3, JWKS).
+//! The realm's JSON Web Key Set from `<LOGINROCKET_URL>/connect/jwks` .
 //!
 //! * Keys are parsed once per fetch into prepared RS256 keys, from `n`/`e` or from AuthRocket's
 //!   `x5c[0]` (a bare base64 SPKI public key, not a certificate).

@@ -1,4 +1,4 @@
-//! Compact JWS handling (SPEC §3.1–3.3): strict splitting, canonical base64url, the header
+//! Compact JWS handling: strict splitting, canonical base64url, the header
 //! rules, and signature verification with a key that pins the algorithm.
 //!
 //! Nothing here trusts the token to choose anything: `alg` must equal the key's algorithm,
@@ -26,7 +26,7 @@ pub(crate) const B64URL: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(false),
 );
 
-/// The default maximum token length (SPEC §3.1).
+/// The default maximum token length: 8 KiB.
 pub(crate) const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 
 /// Largest signature we accept: RSA-8192.

@@ -95,7 +95,7 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
-/// Parse a static realm key per SPEC §2: longer than 256 characters (or PEM-armoured) ⇒ RSA
+/// Parse a static realm key the SDKs' way: longer than 256 characters (or PEM-armoured) ⇒ RSA
 /// public key (PEM, or bare base64 SPKI); otherwise the whole trimmed string is an HS256
 /// secret.
 pub(crate) fn parse_static_key(

@@ -1,4 +1,4 @@
-//! AuthRocket's session API (SPEC §4): `GET {AUTHROCKET_URL}/sessions/{token}`, v2 and v1.
+//! AuthRocket's session API: `GET {AUTHROCKET_URL}/sessions/{token}`, v2 and v1.
 //!
 //! Status mapping, failing closed:
 //!

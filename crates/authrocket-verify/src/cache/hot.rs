@@ -17,7 +17,7 @@ struct HotEntry {
 /// The hot table: a small direct-mapped array of recently used *valid* tokens in front of the
 /// cache, so a token seen a moment ago costs neither a SHA-256 nor an index lookup.
 ///
-/// * A slot holds the **whole token** and a hit compares it in full (SPEC §5's other
+/// * A slot holds the **whole token** and a hit compares it in full (the other
 ///   collision-safe key): a different token can never hit.
 /// * The slot is chosen from the token's last characters (its signature, effectively random).
 ///   Only tokens that verified are ever stored, so crafted tokens cannot evict anything.
