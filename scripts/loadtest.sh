@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Loopback load test: the same handler on a bare route and behind AuthRocketLayer (warm
-# token), driven by wrk; prints requests/s for each and their ratio.
+# Loopback load test: the same handler on a bare route and behind AuthRocketLayer, driven by
+# wrk; prints requests/s for each and their ratio, per scenario.
 #
-#   scripts/loadtest.sh            # HS256: 5 rounds, each 4 s on /bare then 4 s on /protected
-#   ALG=rs256 ROUNDS=9 DURATION=5s scripts/loadtest.sh
+#   scripts/loadtest.sh                              # every scenario below, HS256
+#   SCENARIOS="warm" ALG=rs256 scripts/loadtest.sh  # one scenario, RS256
+#   ROUNDS=9 DURATION=5s scripts/loadtest.sh
+#
+# Scenarios (every request of both routes carries the same kind of token; the bare route
+# ignores it):
+#   warm      one token, repeated (a signed-in user; the token is cached)
+#   pool      100 000 distinct tokens cycled, all cached (many users)
+#   thrash    100 000 distinct tokens cycled through a 10 000-session cache (more active
+#             tokens than the cache holds: every request verifies)
+#   nocache   the same 100 000 tokens with the cache off (what thrash is compared with)
 #
 # The routes are measured alternately, round after round, and the medians compared: this
-# machine's throughput drifts by ±10 % over a minute, and interleaving puts both routes
-# under the same drift.
-# The server (examples/bench_server.rs) runs on one tokio worker so it and wrk do not fight
-# over the same core. Traffic goes to 127.0.0.1 only; the server is stopped by its PID.
+# machine's throughput drifts by ±10 % over a minute, and interleaving puts both routes under
+# the same drift. The server (examples/bench_server.rs) runs on one tokio worker so it and
+# wrk do not fight over the same core. Traffic goes to 127.0.0.1 only; each server is stopped
+# by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +27,7 @@ DURATION=${DURATION:-4s}
 ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 WORKERS=${WORKERS:-1}
+SCENARIOS=${SCENARIOS:-warm pool thrash nocache}
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk (Debian package)…" >&2
@@ -29,44 +39,61 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 cargo build -q --release --example bench_server
+export TOKENS
+TOKENS=$(mktemp)
 out=$(mktemp)
-ALG=$ALG PORT=0 TOKIO_WORKER_THREADS=$WORKERS ./target/release/examples/bench_server >"$out" 2>/dev/null &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; rm -f "$out"' EXIT
-
-for _ in $(seq 1 100); do
-  grep -q '^token: ' "$out" && break
-  sleep 0.1
-done
-base=$(sed -n 's/^listening on //p' "$out")
-token=$(sed -n 's/^token: //p' "$out")
-[ -n "$base" ] && [ -n "$token" ] || { echo "bench_server did not start" >&2; exit 1; }
-
-# Both routes must answer 200 before they are measured (and the token gets cached).
-for path in /bare /protected; do
-  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base$path")
-  [ "$code" = 200 ] || { echo "$path answered $code" >&2; exit 1; }
-done
-
-# Both routes get the identical request, token included: the bare route just ignores it.
-rps() { # path
-  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -H "Authorization: Bearer $token" "$base$1" |
-    awk '/^Requests\/sec:/ {print $2}'
-}
+pid=
+trap 'kill "$pid" 2>/dev/null || true; rm -f "$out" "$TOKENS"' EXIT
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-wrk -t1 -c"$CONNECTIONS" -d2s "$base/bare" >/dev/null # warm-up
-bare_all=() protected_all=()
-for round in $(seq 1 "$ROUNDS"); do
-  b=$(rps /bare)
-  p=$(rps /protected)
-  bare_all+=("$b") protected_all+=("$p")
-  awk -v r="$round" -v b="$b" -v p="$p" 'BEGIN { printf "round %d: bare %.0f/s, protected %.0f/s, ratio %.3f\n", r, b, p, p / b }'
+rps() { # base path: one token in a plain header, or the pool through the Lua script
+  if [ "$scenario" = warm ]; then
+    set -- -H "Authorization: Bearer $token" "$1$2"
+  else
+    set -- -s scripts/loadtest.lua "$1$2"
+  fi
+  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "$@" | awk '/^Requests\/sec:/ {print $2}'
+}
+
+summary=()
+for scenario in $SCENARIOS; do
+  case $scenario in
+    warm) settings=(POOL=1 WARM=1) ;;
+    pool) settings=(POOL=100000 CAPACITY=120000 WARM=1) ;;
+    thrash) settings=(POOL=100000 CAPACITY=10000) ;;
+    nocache) settings=(POOL=100000 CACHE=off) ;;
+    *) echo "unknown scenario $scenario" >&2; exit 1 ;;
+  esac
+  env "${settings[@]}" ALG="$ALG" PORT=0 TOKENS="$TOKENS" TOKIO_WORKER_THREADS="$WORKERS" \
+    ./target/release/examples/bench_server >"$out" 2>/dev/null &
+  pid=$!
+  for _ in $(seq 1 600); do
+    grep -q '^tokens: ' "$out" && break
+    sleep 0.1
+  done
+  base=$(sed -n 's/^listening on //p' "$out")
+  [ -n "$base" ] && grep -q '^tokens: ' "$out" || { echo "bench_server did not start" >&2; exit 1; }
+  token=$(head -n 1 "$TOKENS")
+  for path in /bare /protected; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base$path")
+    [ "$code" = 200 ] || { echo "$path answered $code" >&2; exit 1; }
+  done
+  rps "$base" /bare >/dev/null # warm-up
+  bare_all=() protected_all=()
+  for round in $(seq 1 "$ROUNDS"); do
+    b=$(rps "$base" /bare)
+    p=$(rps "$base" /protected)
+    bare_all+=("$b") protected_all+=("$p")
+    awk -v s="$scenario" -v r="$round" -v b="$b" -v p="$p" \
+      'BEGIN { printf "%s round %d: bare %.0f/s, protected %.0f/s, ratio %.3f\n", s, r, b, p, p / b }'
+  done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  bare=$(printf '%s\n' "${bare_all[@]}" | median)
+  protected=$(printf '%s\n' "${protected_all[@]}" | median)
+  summary+=("$(awk -v s="$scenario" -v b="$bare" -v p="$protected" \
+    'BEGIN { printf "%-8s bare %7.0f/s  protected %7.0f/s  ratio %.3f", s, b, p, p / b }')")
 done
-bare=$(printf '%s\n' "${bare_all[@]}" | median)
-protected=$(printf '%s\n' "${protected_all[@]}" | median)
-echo "alg=$ALG rounds=$ROUNDS duration=$DURATION connections=$CONNECTIONS server_workers=$WORKERS"
-printf 'bare route (median):             %.0f requests/s\n' "$bare"
-printf 'behind AuthRocketLayer (median): %.0f requests/s\n' "$protected"
-awk -v p="$protected" -v b="$bare" 'BEGIN { printf "ratio (layer / bare):            %.3f\n", p / b }'
+echo "alg=$ALG rounds=$ROUNDS duration=$DURATION connections=$CONNECTIONS server_workers=$WORKERS (medians)"
+printf '%s\n' "${summary[@]}"

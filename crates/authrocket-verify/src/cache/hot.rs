@@ -1,6 +1,7 @@
 //! The hot table: the most recently used valid tokens, compared in full.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::session::Session;
 
@@ -8,7 +9,7 @@ use crate::session::Session;
 const HOT_SLOTS_MAX: usize = 4096;
 
 struct HotEntry {
-    /// The whole token; its allocation is reused by the next token put in this slot.
+    /// The whole token.
     token: String,
     session: Session,
     deadline_ms: i64,
@@ -21,12 +22,17 @@ struct HotEntry {
 ///   collision-safe key): a different token can never hit.
 /// * The slot is chosen from the token's last characters (its signature, effectively random).
 ///   Only tokens that verified are ever stored, so crafted tokens cannot evict anything.
-/// * A slot's deadline is its moka entry's own deadline, and `exp` is re-checked on every hit:
-///   a hot hit never outlives what the cache itself would serve.
+/// * A slot's deadline is its store entry's own deadline (which never passes the token's
+///   `exp`): a hot hit never outlives what the cache itself would serve.
+/// * Beside the slots, an array of the slots' token tails (last eight bytes) is read without
+///   locking: a token that is not in its slot is told apart by one load from a small array,
+///   without taking the slot's lock or touching the stored token.
 /// * Memory: at most 4 096 slots of one token plus one shared session each, about 0.8 KiB per
 ///   occupied slot with typical tokens (≈ 3 MiB when full), on top of the cache.
 pub(super) struct Hot {
     slots: Box<[Mutex<Option<HotEntry>>]>,
+    /// The tail of the token in each slot (0: empty), kept in step under the slot's lock.
+    tails: Box<[AtomicU64]>,
     mask: usize,
 }
 
@@ -38,11 +44,13 @@ impl Hot {
             .next_power_of_two();
         Self {
             slots: (0..n).map(|_| Mutex::new(None)).collect(),
+            tails: (0..n).map(|_| AtomicU64::new(0)).collect(),
             mask: n - 1,
         }
     }
 
-    fn slot(&self, token: &str) -> &Mutex<Option<HotEntry>> {
+    /// The token's slot index, and its last eight bytes (never 0, the empty mark).
+    fn slot(&self, token: &str) -> (usize, u64) {
         let bytes = token.as_bytes();
         let tail = &bytes[bytes.len().saturating_sub(8)..];
         let mut x = 0u64;
@@ -50,17 +58,22 @@ impl Hot {
             x = (x << 8) | u64::from(b);
         }
         let i = (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & self.mask;
-        &self.slots[i]
+        (i, x.max(1))
     }
 
     pub(super) fn get(&self, token: &str, now_ms: i64) -> Option<Session> {
-        let slot = self.slot(token).lock().unwrap_or_else(|e| e.into_inner());
+        let (i, tail) = self.slot(token);
+        if self.tails[i].load(Ordering::Relaxed) != tail {
+            return None;
+        }
+        let slot = self.slots[i].lock().unwrap_or_else(|e| e.into_inner());
         let e = slot.as_ref()?;
         (now_ms < e.deadline_ms && *e.token == *token).then(|| e.session.clone())
     }
 
     pub(super) fn put(&self, token: &str, session: &Session, deadline_ms: i64) {
-        let mut slot = self.slot(token).lock().unwrap_or_else(|e| e.into_inner());
+        let (i, tail) = self.slot(token);
+        let mut slot = self.slots[i].lock().unwrap_or_else(|e| e.into_inner());
         match &mut *slot {
             Some(e) if *e.token == *token && e.deadline_ms == deadline_ms => {}
             _ => {
@@ -69,6 +82,7 @@ impl Hot {
                     session: session.clone(),
                     deadline_ms,
                 });
+                self.tails[i].store(tail, Ordering::Relaxed);
             }
         }
     }

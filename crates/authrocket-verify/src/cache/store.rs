@@ -8,15 +8,15 @@
 //!   crafted to share a cached token's tail only costs itself one SHA-256 — and a miss costs
 //!   a hash-map probe.
 //! * **Bounded** at `capacity` entries in up to 64 shards of at least 64 entries, each an
-//!   `RwLock` around a map holding the entries inline (a lookup is one probe). Hits take a
-//!   read lock and set a flag.
-//! * **CLOCK eviction**: when a shard is full, its hand (a queue of the shard's keys) takes
-//!   the first entry that is expired or was not used since the hand last passed, giving used
-//!   ones a second chance: recently used sessions survive, O(1) amortised.
+//!   `RwLock` around an open-addressing table whose entries are one cache line each (key,
+//!   digest, deadline, value): a lookup usually reads one line, a hit then touches the
+//!   session itself. Tables grow by doubling up to 3/4 full at capacity. Hits take a read
+//!   lock and set a flag.
+//! * **CLOCK eviction**: when a shard is full, its hand sweeps the table and takes the first
+//!   entry that is expired or was not used since the hand last passed, giving used ones a
+//!   second chance: recently used sessions survive, O(1) amortised.
 //! * Every deadline is read by the caller on the verifier's clock.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -42,45 +42,43 @@ pub(crate) fn tail_key(token: &str) -> u64 {
     let (hi, lo) = tail.split_at(8);
     let mut x = u64::from_le_bytes(lo.try_into().unwrap_or_default())
         ^ u64::from_le_bytes(hi.try_into().unwrap_or_default()).rotate_left(29);
-    // A multiply-xorshift finaliser, so both the bucket bits and the tag bits vary.
+    // A multiply-xorshift finaliser, so the low bits (the place in a table) and the middle
+    // ones (the shard) all vary.
     x ^= x >> 32;
     x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^ (x >> 29)
 }
 
-/// Keys are already mixed: the map uses them as their own hash.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-struct Slot<V> {
+/// One entry, on a cache line of its own: key, digest, deadline and value are read by one
+/// memory access.
+#[repr(align(64))]
+struct Line<V> {
+    key: u64,
     digest: Digest,
-    value: V,
     deadline_ms: i64,
+    /// `None`: an empty line.
+    value: Option<V>,
     used: AtomicBool,
 }
 
+impl<V> Line<V> {
+    const EMPTY: Self = Self {
+        key: 0,
+        digest: [0; 32],
+        deadline_ms: 0,
+        value: None,
+        used: AtomicBool::new(false),
+    };
+}
+
+/// An open-addressing table (linear probing, backward-shift deletion) that grows by doubling
+/// up to its final size, and never holds more than `limit` entries (at most 3/4 full).
 struct Shard<V> {
-    /// The entries, inline: a lookup is one probe.
-    map: HashMap<u64, Slot<V>, BuildHasherDefault<KeyHasher>>,
-    /// The keys in the order CLOCK visits them (the front is under the hand). Keys of
-    /// entries removed since may linger until the hand reaches them.
-    clock: VecDeque<u64>,
+    lines: Vec<Line<V>>,
+    len: usize,
+    limit: usize,
+    /// The CLOCK hand: an index into `lines`.
+    hand: usize,
 }
 
 /// What a lookup found.
@@ -96,7 +94,6 @@ pub(crate) enum Found<V> {
 /// A bounded, sharded map from tokens to `V`. See the module docs.
 pub(crate) struct Store<V> {
     shards: Box<[RwLock<Shard<V>>]>,
-    per_shard: usize,
 }
 
 impl<V: Clone> Store<V> {
@@ -106,23 +103,16 @@ impl<V: Clone> Store<V> {
         // Up to 64 shards (a power of two), each of at least 64 entries, so that CLOCK has
         // room to keep what is used.
         let shards = 1usize << (capacity / 64).clamp(1, 64).ilog2();
-        let per_shard = capacity / shards;
+        let limit = capacity / shards;
         Self {
             shards: (0..shards)
-                .map(|_| {
-                    RwLock::new(Shard {
-                        map: HashMap::default(),
-                        clock: VecDeque::new(),
-                    })
-                })
+                .map(|_| RwLock::new(Shard::new(limit)))
                 .collect(),
-            per_shard,
         }
     }
 
     fn shard(&self, key: u64) -> &RwLock<Shard<V>> {
-        // Middle bits pick the shard: the map inside uses the low bits for the bucket and
-        // the top seven as its tag, which must stay varied within a shard.
+        // Middle bits pick the shard: the table inside starts from the low bits.
         let index = usize::try_from(key >> 32).unwrap_or(0) % self.shards.len();
         &self.shards[index]
     }
@@ -132,11 +122,14 @@ impl<V: Clone> Store<V> {
     pub(crate) fn get(&self, key: u64, digest: impl FnOnce() -> Digest, now_ms: i64) -> Found<V> {
         let (stored, value, deadline_ms) = {
             let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
-            let Some(slot) = shard.map.get(&key) else {
+            let Some(line) = shard.find(key).map(|i| &shard.lines[i]) else {
                 return Found::Absent;
             };
-            slot.used.store(true, Ordering::Relaxed);
-            (slot.digest, slot.value.clone(), slot.deadline_ms)
+            let Some(value) = &line.value else {
+                return Found::Absent;
+            };
+            line.used.store(true, Ordering::Relaxed);
+            (line.digest, value.clone(), line.deadline_ms)
         };
         match () {
             _ if stored != digest() => Found::Absent,
@@ -148,35 +141,31 @@ impl<V: Clone> Store<V> {
     /// File `value` for the token with `key` and `digest` until `deadline_ms`, replacing
     /// what was filed under `key`, evicting another entry when the shard is full.
     pub(crate) fn insert(&self, key: u64, digest: Digest, value: V, deadline_ms: i64, now_ms: i64) {
-        let mut guard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
-        let shard = &mut *guard;
-        let slot = Slot {
+        let mut shard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
+        let line = Line {
+            key,
             digest,
-            value,
             deadline_ms,
+            value: Some(value),
             used: AtomicBool::new(false),
         };
-        if let Some(place) = shard.map.get_mut(&key) {
-            *place = slot;
+        if let Some(i) = shard.find(key) {
+            shard.lines[i] = line;
             return;
         }
-        if shard.map.len() >= self.per_shard {
+        if shard.len >= shard.limit {
             shard.evict(now_ms);
         }
-        shard.map.insert(key, slot);
-        shard.clock.push_back(key);
-        if shard.clock.len() > 2 * self.per_shard + 64 {
-            // Keys of removed entries piled up: drop them.
-            let map = &shard.map;
-            shard.clock.retain(|k| map.contains_key(k));
-        }
+        shard.put(line);
     }
 
     /// Remove the entry of the token with `key` and `digest`, if it is still filed.
     pub(crate) fn remove(&self, key: u64, digest: &Digest) {
-        let mut guard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
-        if guard.map.get(&key).is_some_and(|s| s.digest == *digest) {
-            guard.map.remove(&key);
+        let mut shard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = shard.find(key) {
+            if shard.lines[i].digest == *digest {
+                shard.remove_at(i);
+            }
         }
     }
 
@@ -184,28 +173,110 @@ impl<V: Clone> Store<V> {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).map.len())
+            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).len)
             .sum()
     }
 }
 
 impl<V> Shard<V> {
+    fn new(limit: usize) -> Self {
+        Self {
+            lines: Vec::new(),
+            len: 0,
+            limit,
+            hand: 0,
+        }
+    }
+
+    fn mask(&self) -> usize {
+        self.lines.len().wrapping_sub(1)
+    }
+
+    fn home(&self, key: u64) -> usize {
+        usize::try_from(key).unwrap_or(0) & self.mask()
+    }
+
+    /// The index of the entry filed under `key`, if any.
+    fn find(&self, key: u64) -> Option<usize> {
+        if self.lines.is_empty() {
+            return None;
+        }
+        let mut i = self.home(key);
+        loop {
+            let line = &self.lines[i];
+            line.value.as_ref()?;
+            if line.key == key {
+                return Some(i);
+            }
+            i = (i + 1) & self.mask();
+        }
+    }
+
+    /// Put `line` (whose key is not filed) in the first empty place from its home, growing
+    /// the table first when it would be more than 3/4 full.
+    fn put(&mut self, line: Line<V>) {
+        if (self.len + 1) * 4 > self.lines.len() * 3 {
+            self.grow();
+        }
+        let mut i = self.home(line.key);
+        while self.lines[i].value.is_some() {
+            i = (i + 1) & self.mask();
+        }
+        self.lines[i] = line;
+        self.len += 1;
+    }
+
+    /// Double the table (to at least 16 lines) and put every entry back.
+    fn grow(&mut self) {
+        let size = (self.lines.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.lines, (0..size).map(|_| Line::EMPTY).collect());
+        self.len = 0;
+        self.hand = 0;
+        for line in old.into_iter().filter(|l| l.value.is_some()) {
+            self.put(line);
+        }
+    }
+
+    /// Empty line `i`, moving later entries of its probe run back so none becomes
+    /// unreachable.
+    fn remove_at(&mut self, mut i: usize) {
+        self.lines[i] = Line::EMPTY;
+        self.len -= 1;
+        let mut j = i;
+        loop {
+            j = (j + 1) & self.mask();
+            if self.lines[j].value.is_none() {
+                return;
+            }
+            let home = self.home(self.lines[j].key);
+            // The entry at `j` may stay where it is if its home lies in (i, j], cyclically.
+            let stays = if i <= j {
+                i < home && home <= j
+            } else {
+                i < home || home <= j
+            };
+            if !stays {
+                self.lines.swap(i, j);
+                i = j;
+            }
+        }
+    }
+
     /// Make room for one entry: the hand takes the first entry that is expired or was not
     /// used since it last passed, giving used ones a second chance (and clearing their flag).
     fn evict(&mut self, now_ms: i64) {
-        // Every entry is visited at most twice: the first visit clears its flag.
-        for _ in 0..2 * self.clock.len() {
-            let Some(key) = self.clock.pop_front() else {
-                return;
-            };
-            let Some(slot) = self.map.get(&key) else {
-                continue; // removed earlier
-            };
-            if slot.deadline_ms > now_ms && slot.used.swap(false, Ordering::Relaxed) {
-                self.clock.push_back(key);
+        // Every line is visited at most twice: the first visit clears its flag.
+        for _ in 0..2 * self.lines.len() {
+            let i = self.hand;
+            self.hand = (self.hand + 1) & self.mask();
+            let line = &self.lines[i];
+            if line.value.is_none() {
                 continue;
             }
-            self.map.remove(&key);
+            if line.deadline_ms > now_ms && line.used.swap(false, Ordering::Relaxed) {
+                continue;
+            }
+            self.remove_at(i);
             return;
         }
     }
@@ -268,6 +339,19 @@ mod tests {
                 "{} > {capacity}",
                 store.len()
             );
+        }
+        // Removal keeps every other entry reachable.
+        let store = Store::new(64);
+        for i in 0..48 {
+            put(&store, &format!("t-{i}"), i, i64::MAX);
+        }
+        for i in (0..48).step_by(3) {
+            let t = format!("t-{i}");
+            store.remove(tail_key(&t), &digest(&t));
+        }
+        for i in 0..48 {
+            let expected = (i % 3 != 0).then_some(i);
+            assert_eq!(get(&store, &format!("t-{i}"), 0), expected, "t-{i}");
         }
         // A session in use keeps its place while new tokens stream through.
         let store = Store::new(64);
