@@ -62,13 +62,15 @@ struct Line<V> {
 }
 
 impl<V> Line<V> {
-    const EMPTY: Self = Self {
-        key: 0,
-        digest: [0; 32],
-        deadline_ms: 0,
-        value: None,
-        used: AtomicBool::new(false),
-    };
+    fn empty() -> Self {
+        Self {
+            key: 0,
+            digest: [0; 32],
+            deadline_ms: 0,
+            value: None,
+            used: AtomicBool::new(false),
+        }
+    }
 }
 
 /// An open-addressing table (linear probing, backward-shift deletion) that grows by doubling
@@ -229,7 +231,7 @@ impl<V> Shard<V> {
     /// Double the table (to at least 16 lines) and put every entry back.
     fn grow(&mut self) {
         let size = (self.lines.len() * 2).max(16);
-        let old = std::mem::replace(&mut self.lines, (0..size).map(|_| Line::EMPTY).collect());
+        let old = std::mem::replace(&mut self.lines, (0..size).map(|_| Line::empty()).collect());
         self.len = 0;
         self.hand = 0;
         for line in old.into_iter().filter(|l| l.value.is_some()) {
@@ -240,7 +242,7 @@ impl<V> Shard<V> {
     /// Empty line `i`, moving later entries of its probe run back so none becomes
     /// unreachable.
     fn remove_at(&mut self, mut i: usize) {
-        self.lines[i] = Line::EMPTY;
+        self.lines[i] = Line::empty();
         self.len -= 1;
         let mut j = i;
         loop {
