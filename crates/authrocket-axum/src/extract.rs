@@ -78,34 +78,63 @@ impl Deref for CurrentUser {
     }
 }
 
-/// Why [`CurrentUser`] (or [`LoginRequired`]) could not be extracted.
+/// Why [`CurrentUser`] (or [`LoginRequired`]) could not be extracted: answered with the
+/// response it makes ([`status`](Self::status) tells which).
+///
+/// * No session: answered like the layer answers (401 or 400, or a gRPC status).
+/// * A browser without a session, for [`LoginRequired`]: 303 to LoginRocket's login page.
+/// * The route has no `AuthRocketLayer` (or, for login redirects, no `LOGINROCKET_URL`): a
+///   programming error, answered 500 with an explanation.
 #[derive(Debug)]
-#[non_exhaustive]
-pub enum CurrentUserRejection {
-    /// No session: answered like the layer answers (401, or gRPC status 16).
+pub struct CurrentUserRejection {
+    kind: Rejected,
+}
+
+#[derive(Debug)]
+enum Rejected {
     Unauthenticated(Box<http::Response<bytes::Bytes>>),
-    /// A browser without a session, sent to LoginRocket's login page (303).
     LoginRedirect(String),
-    /// The route has no `AuthRocketLayer` (or, for login redirects, no `LOGINROCKET_URL`):
-    /// a programming error, answered 500 with an explanation.
     Misconfigured(&'static str),
+}
+
+impl CurrentUserRejection {
+    fn misconfigured(what: &'static str) -> Self {
+        Self {
+            kind: Rejected::Misconfigured(what),
+        }
+    }
+
+    /// The status of the response this rejection makes.
+    ///
+    /// ```
+    /// # fn check(rejection: authrocket_axum::CurrentUserRejection) {
+    /// if rejection.status() == http::StatusCode::SEE_OTHER { /* sent to the login page */ }
+    /// # }
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        match &self.kind {
+            Rejected::Unauthenticated(res) => res.status(),
+            Rejected::LoginRedirect(_) => StatusCode::SEE_OTHER,
+            Rejected::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 impl IntoResponse for CurrentUserRejection {
     fn into_response(self) -> Response {
-        match self {
-            Self::Unauthenticated(res) => {
+        match self.kind {
+            Rejected::Unauthenticated(res) => {
                 tracing::trace!("authrocket: CurrentUser rejected an anonymous request");
                 (*res).map(Body::from)
             }
-            Self::LoginRedirect(location) => {
+            Rejected::LoginRedirect(location) => {
                 let mut res = StatusCode::SEE_OTHER.into_response();
                 if let Ok(v) = HeaderValue::from_str(&location) {
                     res.headers_mut().insert(LOCATION, v);
                 }
                 res
             }
-            Self::Misconfigured(what) => missing_layer(what).map(Body::from),
+            Rejected::Misconfigured(what) => missing_layer(what).map(Body::from),
         }
     }
 }
@@ -117,7 +146,7 @@ fn context<'p>(
     parts
         .extensions
         .get::<AuthContext>()
-        .ok_or(CurrentUserRejection::Misconfigured(what))
+        .ok_or_else(|| CurrentUserRejection::misconfigured(what))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
@@ -130,9 +159,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
             None => {
                 let missing = VerifyError::missing_token();
                 let error = ctx.error().unwrap_or(&missing);
-                Err(CurrentUserRejection::Unauthenticated(Box::new(
-                    ctx.reject(error, is_grpc(&parts.headers)),
-                )))
+                let response = ctx.reject(error, is_grpc(&parts.headers));
+                Err(CurrentUserRejection {
+                    kind: Rejected::Unauthenticated(Box::new(response)),
+                })
             }
         }
     }
@@ -188,10 +218,12 @@ impl<S: Send + Sync> FromRequestParts<S> for LoginRequired {
             );
         }
         let query: Vec<(&str, &str)> = here.iter().map(|h| ("redirect_uri", &**h)).collect();
-        let login = loginrocket_page(ctx.verifier(), "login", &query).ok_or(
-            CurrentUserRejection::Misconfigured("LoginRequired without LOGINROCKET_URL"),
-        )?;
-        Err(CurrentUserRejection::LoginRedirect(login))
+        let login = loginrocket_page(ctx.verifier(), "login", &query).ok_or_else(|| {
+            CurrentUserRejection::misconfigured("LoginRequired without LOGINROCKET_URL")
+        })?;
+        Err(CurrentUserRejection {
+            kind: Rejected::LoginRedirect(login),
+        })
     }
 }
 

@@ -240,62 +240,84 @@ impl VerifyError {
 /// assert!(err.to_string().contains("AUTHROCKET_JWT_KEY"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// Nothing to verify tokens with.
+#[error("{problem}")]
+pub struct ConfigError {
+    problem: Problem,
+}
+
+/// The problems, private so they can grow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Problem {
     #[error(
         "no way to verify AuthRocket tokens: set AUTHROCKET_JWT_KEY (or AUTHROCKET_JWT_SECRET), \
          LOGINROCKET_URL (for the realm's JWKS), or AUTHROCKET_URL with AUTHROCKET_API_KEY \
          (for the session API)"
     )]
     NoKeySource,
-    /// A variable holds a value that cannot be used.
     #[error("{variable} is invalid: {reason}")]
     Invalid {
-        /// The environment variable (or builder setting) to fix.
         variable: &'static str,
-        /// What is wrong with it (never the value itself).
         reason: String,
     },
-    /// The HTTP client for the JWKS and the session API could not be built (its TLS
-    /// set-up failed): a problem of the machine, not of a setting.
     #[error("the HTTP client (rustls) for the JWKS and the session API could not be built")]
     HttpClient,
-    /// A mode was asked for whose prerequisites are not configured.
     #[error("{variable}={mode} needs {needs}")]
     ModeNeeds {
-        /// The variable that chose the mode.
         variable: &'static str,
-        /// The mode asked for.
         mode: &'static str,
-        /// What must be configured as well.
         needs: &'static str,
     },
 }
 
 impl ConfigError {
-    /// A stable, machine-readable code for this error.
+    /// Nothing to verify tokens with.
+    pub(crate) const NO_KEY_SOURCE: Self = Self::of(Problem::NoKeySource);
+    /// The HTTP client could not be built (its TLS set-up failed): the machine's problem,
+    /// not a setting's.
+    pub(crate) const HTTP_CLIENT: Self = Self::of(Problem::HttpClient);
+
+    const fn of(problem: Problem) -> Self {
+        Self { problem }
+    }
+
+    /// `variable` asked for `mode`, which needs what is `needs`.
+    pub(crate) const fn mode_needs(
+        variable: &'static str,
+        mode: &'static str,
+        needs: &'static str,
+    ) -> Self {
+        Self::of(Problem::ModeNeeds {
+            variable,
+            mode,
+            needs,
+        })
+    }
+
+    /// A stable, machine-readable code for this error: `no_key_source`, `invalid_setting`,
+    /// `mode_prerequisite`, `http_client`.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::NoKeySource => "no_key_source",
-            Self::HttpClient => "http_client",
-            Self::Invalid { .. } => "invalid_setting",
-            Self::ModeNeeds { .. } => "mode_prerequisite",
+        match self.problem {
+            Problem::NoKeySource => "no_key_source",
+            Problem::HttpClient => "http_client",
+            Problem::Invalid { .. } => "invalid_setting",
+            Problem::ModeNeeds { .. } => "mode_prerequisite",
         }
     }
 
-    /// The environment variable this error is about, when it is about one.
+    /// The environment variable (or builder setting) to fix, when the error is about one.
     pub fn variable(&self) -> Option<&'static str> {
-        match self {
-            Self::NoKeySource | Self::HttpClient => None,
-            Self::Invalid { variable, .. } | Self::ModeNeeds { variable, .. } => Some(variable),
+        match self.problem {
+            Problem::NoKeySource | Problem::HttpClient => None,
+            Problem::Invalid { variable, .. } | Problem::ModeNeeds { variable, .. } => {
+                Some(variable)
+            }
         }
     }
 
     pub(crate) fn invalid(variable: &'static str, reason: impl Into<String>) -> Self {
-        Self::Invalid {
+        Self::of(Problem::Invalid {
             variable,
             reason: reason.into(),
-        }
+        })
     }
 }

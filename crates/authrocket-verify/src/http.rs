@@ -55,7 +55,7 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, ConfigError> 
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
-        .map_err(|_| ConfigError::HttpClient)
+        .map_err(|_| ConfigError::HTTP_CLIENT)
 }
 
 /// Send an idempotent request (a `GET`), once more if it failed on the way without timing

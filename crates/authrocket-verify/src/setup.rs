@@ -52,15 +52,11 @@ fn mode(b: &VerifierBuilder, has_keys: bool) -> Result<VerifyMode, ConfigError> 
         Some(mode) => mode,
         None if has_keys => VerifyMode::Offline,
         None if has_api => VerifyMode::Online,
-        None => return Err(ConfigError::NoKeySource),
+        None => return Err(ConfigError::NO_KEY_SOURCE),
     };
-    let needs = |needs| ConfigError::ModeNeeds {
-        variable: "AUTHROCKET_VERIFY_MODE",
-        mode: mode.as_str(),
-        needs,
-    };
+    let needs = |needs| ConfigError::mode_needs("AUTHROCKET_VERIFY_MODE", mode.as_str(), needs);
     match mode {
-        VerifyMode::Offline if !has_keys => Err(ConfigError::NoKeySource),
+        VerifyMode::Offline if !has_keys => Err(ConfigError::NO_KEY_SOURCE),
         VerifyMode::Online if !has_api => Err(needs("AUTHROCKET_URL and AUTHROCKET_API_KEY")),
         VerifyMode::Hybrid if !(has_keys && has_api) => Err(needs(
             "a key source (AUTHROCKET_JWT_KEY or LOGINROCKET_URL) and the session API \
@@ -109,7 +105,7 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
         false => None,
     };
     // Built above whenever a strategy below needs it.
-    let client_for = |_: &str| client.clone().ok_or(ConfigError::NoKeySource);
+    let client_for = |_: &str| client.clone().ok_or(ConfigError::NO_KEY_SOURCE);
     let offline = || -> Result<Offline, ConfigError> {
         let keys = match (&static_key, &loginrocket_url) {
             (Some(key), _) => Keys::Static(Arc::clone(key)),
@@ -119,7 +115,7 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
                 b.jwks_refresh_interval,
                 now.clone(),
             )),
-            (None, None) => return Err(ConfigError::NoKeySource),
+            (None, None) => return Err(ConfigError::NO_KEY_SOURCE),
         };
         let rules = ClaimRules {
             issuer: b.issuer.clone(),
