@@ -49,22 +49,21 @@
 //!
 //! # Cache
 //!
-//! Every mode sits behind a bounded `moka` cache keyed by the SHA-256 of the token: a hit is
-//! impossible for another token, an entry lives `min(TTL, exp − now)` (online entries are
-//! jittered down to 80–100 % of the TTL), a hit re-checks `exp`, concurrent misses of one
-//! token share one verification, and only 404s from the session API are remembered as
-//! rejections (for the negative TTL, in a bound of their own — a tenth of the capacity — so a
-//! flood of junk tokens never evicts a verified session). Every time rule reads one
+//! Every mode sits behind a bounded cache in which a hit is impossible for another token: a
+//! small table of recently used tokens compared in full, then a store of sessions found by
+//! the token's tail and confirmed by its SHA-256. An entry lives `min(TTL, exp − now)`
+//! (online and hybrid entries are jittered down to 80–100 % of the TTL so their expiries
+//! spread), concurrent online or hybrid misses of one token share one session-API call, and
+//! only 404s from the session API are remembered as rejections (for the negative TTL, in a
+//! bound of their own — a tenth of the capacity — so a flood of junk tokens never evicts a
+//! verified session). Offline sessions are stored from their second verification: a token
+//! used once costs the cache nothing (no hashing, no insert) and pushes nobody out. When
+//! full, the store keeps recently used sessions (CLOCK). Every time rule reads one
 //! [`Clock`], injectable for tests. [`Verifier::cache_stats`] reads the counters. A zero TTL
 //! disables the cache (and with it single-flight).
 //!
-//! Hits are answered beside moka, not through it: from a small table of the most recent
-//! tokens (no hashing at all), else from an index of the cached sessions by key. moka decides
-//! what is stored and evicted but never sees hits, so no request pays for its bookkeeping
-//! (at a million entries that took the p99 of a random hit from 36 µs to under 4 µs; see
-//! BENCHMARKS.md). The price:
-//! when the cache is full, moka picks what to keep from when and how often tokens were
-//! *verified*, not used — size the capacity for your active sessions.
+//! A cached session costs about 0.6–0.7 KiB with a typical AuthRocket 2 token; BENCHMARKS.md
+//! has the measured figures.
 //!
 //! # Cryptography
 //!
