@@ -10,7 +10,9 @@
 //!   `exp`, a hit before its deadline is a hit before `exp`. Every deadline is read on the
 //!   verifier's clock.
 //! * **Admission**: online and hybrid verdicts are stored at once; offline ones on their
-//!   second verification (see `admission`), so tokens used once cost nothing to the cache.
+//!   second verification (see `admission`), so tokens used once cost nothing to the cache;
+//!   and while the store evicts sessions that were never used again (more active tokens than
+//!   it holds), offline requests consult and fill it one time in 16 only.
 //! * **Rejections**: only the session API's definitive "no such session" (404), for the
 //!   negative TTL, in a store of their own, a tenth of the capacity: a flood of junk tokens
 //!   can never evict a verified session. Transient failures are never stored.
@@ -37,7 +39,7 @@ use std::time::Duration;
 use crate::clock::Now;
 use crate::error::VerifyError;
 use crate::session::Session;
-use admission::SecondSight;
+use admission::{SecondSight, Usefulness};
 pub(crate) use flight::Flights;
 use hot::Hot;
 pub(crate) use store::Digest;
@@ -100,6 +102,8 @@ pub struct CacheStats {
 pub(crate) struct Miss {
     key: u64,
     digest: Option<Digest>,
+    /// Whether the store was consulted (a bypassed store is not filled either).
+    consulted: bool,
 }
 
 impl Miss {
@@ -118,8 +122,9 @@ pub(crate) enum Lookup {
 pub(crate) struct Cache {
     sessions: Store<Session>,
     rejected: Store<()>,
-    /// For verdicts stored on their second sight; `None`: at once.
-    admission: Option<SecondSight>,
+    /// For verdicts stored on their second sight (with the store bypassed while useless);
+    /// `None`: at once, always consulted.
+    admission: Option<(SecondSight, Usefulness)>,
     hot: Hot,
     policy: Policy,
     now: Now,
@@ -141,7 +146,8 @@ impl Cache {
         Self {
             sessions: Store::new(policy.capacity),
             rejected: Store::new((policy.capacity / 10).clamp(1, 10_000)),
-            admission: (!policy.uses_api).then(|| SecondSight::new(policy.capacity)),
+            admission: (!policy.uses_api)
+                .then(|| (SecondSight::new(policy.capacity), Usefulness::default())),
             hot: Hot::new(policy.capacity),
             policy,
             now,
@@ -171,10 +177,16 @@ impl Cache {
     /// table) or a remembered rejection; else what a later [`store`](Self::store) needs.
     pub(crate) fn lookup(&self, token: &str) -> Lookup {
         let now = self.now.millis();
+        let usefulness = self.admission.as_ref().map(|(_, u)| u);
         let mut miss = Miss {
             key: tail_key(token),
             digest: None,
+            consulted: usefulness.is_none_or(Usefulness::consult),
         };
+        if !miss.consulted {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Miss(miss);
+        }
         match self.sessions.get(miss.key, || miss.digest(token), now) {
             Found::Live(session, deadline_ms) => {
                 let hits = self.hits.fetch_add(1, Ordering::Relaxed);
@@ -212,15 +224,20 @@ impl Cache {
         let now = self.now.millis();
         match verdict {
             Ok(session) => {
-                if let Some(admission) = &self.admission {
-                    if !admission.seen_before(miss.key) {
+                if let Some((second_sight, _)) = &self.admission {
+                    // The note is taken on every sight; a bypassed store is not filled.
+                    if !second_sight.seen_before(miss.key) || !miss.consulted {
                         return;
                     }
                 }
                 let until = deadline(now, self.policy.lifetime(miss.key, session, now));
                 let digest = miss.digest(token);
-                self.sessions
+                let evicted = self
+                    .sessions
                     .insert(miss.key, digest, session.clone(), until, now);
+                if let (Some(was_used), Some((_, usefulness))) = (evicted, &self.admission) {
+                    usefulness.evicted(was_used);
+                }
                 self.hot.put(token, session, until);
             }
             Err(VerifyError::REVOKED) if self.policy.remembers_rejections() => {

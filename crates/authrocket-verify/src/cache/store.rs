@@ -58,7 +58,10 @@ struct Line<V> {
     deadline_ms: i64,
     /// `None`: an empty line.
     value: Option<V>,
+    /// Used since the CLOCK hand last passed.
     used: AtomicBool,
+    /// Ever used since stored.
+    ever_used: AtomicBool,
 }
 
 impl<V> Line<V> {
@@ -69,6 +72,7 @@ impl<V> Line<V> {
             deadline_ms: 0,
             value: None,
             used: AtomicBool::new(false),
+            ever_used: AtomicBool::new(false),
         }
     }
 }
@@ -131,6 +135,7 @@ impl<V: Clone> Store<V> {
                 return Found::Absent;
             };
             line.used.store(true, Ordering::Relaxed);
+            line.ever_used.store(true, Ordering::Relaxed);
             (line.digest, value.clone(), line.deadline_ms)
         };
         match () {
@@ -141,8 +146,16 @@ impl<V: Clone> Store<V> {
     }
 
     /// File `value` for the token with `key` and `digest` until `deadline_ms`, replacing
-    /// what was filed under `key`, evicting another entry when the shard is full.
-    pub(crate) fn insert(&self, key: u64, digest: Digest, value: V, deadline_ms: i64, now_ms: i64) {
+    /// what was filed under `key`, evicting another entry when the shard is full. Returns
+    /// whether the evicted entry had ever been used, when one was evicted.
+    pub(crate) fn insert(
+        &self,
+        key: u64,
+        digest: Digest,
+        value: V,
+        deadline_ms: i64,
+        now_ms: i64,
+    ) -> Option<bool> {
         let mut shard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
         let line = Line {
             key,
@@ -150,15 +163,17 @@ impl<V: Clone> Store<V> {
             deadline_ms,
             value: Some(value),
             used: AtomicBool::new(false),
+            ever_used: AtomicBool::new(false),
         };
         if let Some(i) = shard.find(key) {
             shard.lines[i] = line;
-            return;
+            return None;
         }
-        if shard.len >= shard.limit {
-            shard.evict(now_ms);
-        }
+        let evicted = (shard.len >= shard.limit)
+            .then(|| shard.evict(now_ms))
+            .flatten();
         shard.put(line);
+        evicted
     }
 
     /// Remove the entry of the token with `key` and `digest`, if it is still filed.
@@ -266,7 +281,8 @@ impl<V> Shard<V> {
 
     /// Make room for one entry: the hand takes the first entry that is expired or was not
     /// used since it last passed, giving used ones a second chance (and clearing their flag).
-    fn evict(&mut self, now_ms: i64) {
+    /// Returns whether the entry taken had ever been used.
+    fn evict(&mut self, now_ms: i64) -> Option<bool> {
         // Every line is visited at most twice: the first visit clears its flag.
         for _ in 0..2 * self.lines.len() {
             let i = self.hand;
@@ -278,9 +294,11 @@ impl<V> Shard<V> {
             if line.deadline_ms > now_ms && line.used.swap(false, Ordering::Relaxed) {
                 continue;
             }
+            let ever_used = line.ever_used.load(Ordering::Relaxed);
             self.remove_at(i);
-            return;
+            return Some(ever_used);
         }
+        None
     }
 }
 
@@ -297,6 +315,12 @@ mod tests {
             Found::Live(v, _) => Some(v),
             _ => None,
         }
+    }
+
+    #[test]
+    fn an_entry_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Line<crate::session::Session>>(), 64);
+        assert_eq!(std::mem::size_of::<Line<()>>(), 64);
     }
 
     #[test]
