@@ -421,6 +421,28 @@ impl<'a> RawClaims<'a> {
     }
 }
 
+#[cfg(feature = "test-util")]
+impl crate::session::Session {
+    /// A session with the claims a token would carry (AuthRocket 2: `sub`, `name`, `orgs`,
+    /// …; or AuthRocket 1: `uid`, `m`, …), **without any token or verification**: for unit
+    /// tests of code that takes a `Session`. Only with the `test-util` feature, which the
+    /// test kit turns on (`authrocket_testkit::TokenBuilder::session`).
+    ///
+    /// ```
+    /// let session = authrocket_verify::Session::from_claims_unverified(
+    ///     &serde_json::json!({"sub": "usr_1", "name": "Frank", "orgs": [{"oid": "org_1", "perm": ["ar:admin"]}]}),
+    /// )?;
+    /// assert!(session.has_permission("ar:admin"));
+    /// # Ok::<(), authrocket_verify::VerifyError>(())
+    /// ```
+    pub fn from_claims_unverified(claims: &serde_json::Value) -> Result<Self, VerifyError> {
+        let text = claims.to_string();
+        let raw = RawClaims::parse(text.as_bytes())?;
+        let generation = raw.generation()?;
+        Ok(Self::new(raw.to_session(generation)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

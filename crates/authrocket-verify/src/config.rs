@@ -23,6 +23,8 @@
 //! | `AUTHROCKET_API_MAX_IN_FLIGHT` | [`api_max_in_flight`](VerifierBuilder::api_max_in_flight) | 32 calls |
 //! | `AUTHROCKET_APP_URL` | [`app_url`](VerifierBuilder::app_url) | — (only a loopback `Host` is trusted) |
 //! | `AUTHROCKET_TRUSTED_PROXIES` | [`trusted_proxies`](VerifierBuilder::trusted_proxies) | none |
+//! | `AUTHROCKET_EVENTS_SECRET` | [`events_secret`](VerifierBuilder::events_secret) | none (deliveries are confirmed with the API either way) |
+//! | — | [`revocation_capacity`](VerifierBuilder::revocation_capacity) | 1 000 000 sessions |
 //! | — | [`max_token_len`](VerifierBuilder::max_token_len) | 8 KiB |
 //! | — | [`require_exp`](VerifierBuilder::require_exp) | `true` |
 //! | — | [`jwks_refresh_interval`](VerifierBuilder::jwks_refresh_interval) | 30 s |
@@ -121,6 +123,8 @@ pub struct VerifierBuilder {
     pub(crate) clock: Option<Arc<dyn Clock>>,
     pub(crate) app_url: Option<String>,
     pub(crate) trusted_proxies: Vec<String>,
+    pub(crate) revocation_capacity: usize,
+    pub(crate) events_secret: Option<Secret>,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -150,6 +154,8 @@ impl fmt::Debug for VerifierBuilder {
             .field("clock", &self.clock.as_ref().map(|_| "custom"))
             .field("app_url", &self.app_url)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("revocation_capacity", &self.revocation_capacity)
+            .field("events_secret", &self.events_secret)
             .finish()
     }
 }
@@ -178,6 +184,8 @@ impl Default for VerifierBuilder {
             clock: None,
             app_url: None,
             trusted_proxies: Vec::new(),
+            revocation_capacity: crate::revocation::DEFAULT_CAPACITY,
+            events_secret: None,
         }
     }
 }
@@ -203,6 +211,7 @@ pub const ENV_VARS: &[&str] = &[
     "AUTHROCKET_API_MAX_IN_FLIGHT",
     "AUTHROCKET_APP_URL",
     "AUTHROCKET_TRUSTED_PROXIES",
+    "AUTHROCKET_EVENTS_SECRET",
 ];
 
 fn seconds(variable: &'static str, value: &str) -> Result<Duration, ConfigError> {
@@ -301,6 +310,7 @@ impl VerifierBuilder {
             b.api_budget.per_second = count("AUTHROCKET_API_RATE_LIMIT", &v, "calls per second")?;
         }
         b.app_url = get("AUTHROCKET_APP_URL");
+        b.events_secret = get("AUTHROCKET_EVENTS_SECRET").map(Secret);
         if let Some(v) = get("AUTHROCKET_TRUSTED_PROXIES") {
             b.trusted_proxies = v
                 .split([',', ' '])
@@ -465,6 +475,22 @@ impl VerifierBuilder {
         S: Into<String>,
     {
         self.trusted_proxies = proxies.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A shared secret that event deliveries must carry (`AUTHROCKET_EVENTS_SECRET`), as the
+    /// last segment of the receiver's path or as the password of HTTP basic auth — in
+    /// addition to every event being confirmed with the session API. Never printed.
+    pub fn events_secret(mut self, secret: impl Into<String>) -> Self {
+        self.events_secret = Some(Secret(secret.into()));
+        self
+    }
+
+    /// The most revoked sessions held (default 1 000 000, about 70 bytes each). Entries leave
+    /// when their session would have expired anyway; past this bound, the entry expiring
+    /// soonest makes room (with a warning, once).
+    pub fn revocation_capacity(mut self, sessions: usize) -> Self {
+        self.revocation_capacity = sessions;
         self
     }
 

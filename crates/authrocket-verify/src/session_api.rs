@@ -282,8 +282,12 @@ impl SessionApi {
         }
     }
 
-    /// `GET` one API object and parse it, mapping every failure per the module table.
-    async fn get<T: for<'de> Deserialize<'de>>(&self, segments: &[&str]) -> Result<T, VerifyError> {
+    /// `GET` one API object and parse it, mapping every failure per the module table (404:
+    /// `revoked`, "no such object").
+    pub(crate) async fn get<T: for<'de> Deserialize<'de>>(
+        &self,
+        segments: &[&str],
+    ) -> Result<T, VerifyError> {
         let _permit = self.gate.admit()?;
         let url = http::join_path(&self.base, segments);
         let request = self.client.get(url).headers(self.headers.clone());

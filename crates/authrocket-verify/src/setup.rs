@@ -10,9 +10,11 @@ use crate::claims::ClaimRules;
 use crate::clock::Now;
 use crate::config::{VerifierBuilder, VerifyMode};
 use crate::error::ConfigError;
+use crate::events::Events;
 use crate::http;
 use crate::jwks::Jwks;
 use crate::keys;
+use crate::revocation::Revocations;
 use crate::session_api::{ApiSettings, SessionApi};
 use crate::strategy::{Keys, Offline, Strategy};
 
@@ -26,6 +28,10 @@ pub(crate) struct Parts {
     pub(crate) loginrocket_url: Option<String>,
     pub(crate) site: AppSite,
     pub(crate) now: Now,
+    pub(crate) revocations: Revocations,
+    pub(crate) events: Events,
+    /// The leeway, in milliseconds: revocations last until `expires_at` plus this.
+    pub(crate) leeway_ms: i64,
 }
 
 impl std::fmt::Debug for Flights {
@@ -98,9 +104,12 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
     }
     let now = b.clock.clone().map(Now::custom).unwrap_or_default();
 
+    // The session API also confirms events, in any mode, when it is configured.
+    let has_api_key = b.api_key.as_ref().is_some_and(|k| !k.0.trim().is_empty());
+    let events_api = b.authrocket_url.is_some() && has_api_key;
     // The HTTP client exists only when something will fetch: JWKS or the session API.
     let needs_jwks = mode != VerifyMode::Online && static_key.is_none();
-    let client = match needs_jwks || mode != VerifyMode::Offline {
+    let client = match needs_jwks || mode != VerifyMode::Offline || events_api {
         true => Some(http::client(b.api_timeout)?),
         false => None,
     };
@@ -125,7 +134,7 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
         };
         Ok(Offline::new(keys, rules))
     };
-    let api = || -> Result<SessionApi, ConfigError> {
+    let api = || -> Result<Arc<SessionApi>, ConfigError> {
         let url = b.authrocket_url.as_deref().unwrap_or_default();
         SessionApi::new(
             ApiSettings {
@@ -138,11 +147,18 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
             client_for("session API")?,
             ApiGate::new(b.api_budget, now.clone()),
         )
+        .map(Arc::new)
     };
+    // One client of the session API (one budget for the key) for verifications and events.
+    let api = match mode != VerifyMode::Offline || events_api {
+        true => Some(api()?),
+        false => None,
+    };
+    let api_for = || api.clone().ok_or(ConfigError::NO_KEY_SOURCE);
     let strategy = match mode {
         VerifyMode::Offline => Strategy::Offline(offline()?),
-        VerifyMode::Online => Strategy::Online(api()?),
-        VerifyMode::Hybrid => Strategy::Hybrid(offline()?, api()?),
+        VerifyMode::Online => Strategy::Online(api_for()?),
+        VerifyMode::Hybrid => Strategy::Hybrid(offline()?, api_for()?),
     };
     let policy = Policy {
         ttl: b.cache_ttl,
@@ -158,5 +174,8 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
         loginrocket_url: loginrocket_url.map(String::from),
         site,
         now,
+        revocations: Revocations::new(b.revocation_capacity),
+        events: Events::new(api.filter(|_| events_api), b.events_secret.clone()),
+        leeway_ms: i64::try_from(b.leeway.as_millis()).unwrap_or(i64::MAX),
     })
 }

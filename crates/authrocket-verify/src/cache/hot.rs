@@ -71,6 +71,17 @@ impl Hot {
         (now_ms < e.deadline_ms && *e.token == *token).then(|| e.session.clone())
     }
 
+    /// Empty every slot whose session does not pass `keep`.
+    pub(super) fn retain(&self, keep: impl Fn(&Session) -> bool) {
+        for (slot, tail) in self.slots.iter().zip(self.tails.iter()) {
+            let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.as_ref().is_some_and(|e| !keep(&e.session)) {
+                *slot = None;
+                tail.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+
     pub(super) fn put(&self, token: &str, session: &Session, deadline_ms: i64) {
         let (i, tail) = self.slot(token);
         let mut slot = self.slots[i].lock().unwrap_or_else(|e| e.into_inner());

@@ -213,6 +213,12 @@ impl Cache {
         Lookup::Miss(miss)
     }
 
+    /// Drop every cached session of `user_id` (a user deleted, a membership changed).
+    pub(crate) fn forget_user(&self, user_id: &str) {
+        self.sessions.retain(|s| s.user_id() != user_id);
+        self.hot.retain(|s| s.user_id() != user_id);
+    }
+
     /// Keep what verifying `token` concluded, as the policy says: a session (offline: from
     /// its second sight on), or the session API's 404. Anything else is not kept.
     pub(crate) fn store(

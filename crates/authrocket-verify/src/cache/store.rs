@@ -186,6 +186,20 @@ impl<V: Clone> Store<V> {
         }
     }
 
+    /// Keep only the entries whose value passes `keep`.
+    pub(crate) fn retain(&self, keep: impl Fn(&V) -> bool) {
+        for shard in self.shards.iter() {
+            let mut shard = shard.write().unwrap_or_else(|e| e.into_inner());
+            let mut i = 0;
+            while i < shard.lines.len() {
+                match &shard.lines[i].value {
+                    Some(v) if !keep(v) => shard.remove_at(i), // a later entry may move here
+                    _ => i += 1,
+                }
+            }
+        }
+    }
+
     /// Entries held.
     pub(crate) fn len(&self) -> usize {
         self.shards

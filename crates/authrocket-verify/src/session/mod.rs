@@ -271,30 +271,6 @@ impl Session {
     }
 }
 
-#[cfg(feature = "test-util")]
-impl Session {
-    /// A session with the claims a token would carry (AuthRocket 2: `sub`, `name`, `orgs`,
-    /// …; or AuthRocket 1: `uid`, `m`, …), **without any token or verification**: for unit
-    /// tests of code that takes a `Session`. Only with the `test-util` feature, which the
-    /// test kit turns on (`authrocket_testkit::TokenBuilder::session`).
-    ///
-    /// ```
-    /// let session = authrocket_verify::Session::from_claims_unverified(
-    ///     &serde_json::json!({"sub": "usr_1", "name": "Frank", "orgs": [{"oid": "org_1", "perm": ["ar:admin"]}]}),
-    /// )?;
-    /// assert!(session.has_permission("ar:admin"));
-    /// # Ok::<(), authrocket_verify::VerifyError>(())
-    /// ```
-    pub fn from_claims_unverified(
-        claims: &serde_json::Value,
-    ) -> Result<Session, crate::VerifyError> {
-        let text = claims.to_string();
-        let raw = crate::claims::RawClaims::parse(text.as_bytes())?;
-        let generation = raw.generation()?;
-        Ok(Session::new(raw.to_session(generation)?))
-    }
-}
-
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")

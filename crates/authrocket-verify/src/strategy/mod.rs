@@ -4,6 +4,8 @@
 
 mod offline;
 
+use std::sync::Arc;
+
 pub(crate) use offline::{Keys, Offline};
 
 use crate::config::VerifyMode;
@@ -19,9 +21,9 @@ pub(crate) enum Strategy {
     /// The JWT's signature and claims; no network but for the JWKS.
     Offline(Offline),
     /// AuthRocket's session API only.
-    Online(SessionApi),
+    Online(Arc<SessionApi>),
     /// Offline first (forgeries never reach the API), then the session API.
-    Hybrid(Offline, SessionApi),
+    Hybrid(Offline, Arc<SessionApi>),
 }
 
 impl Strategy {

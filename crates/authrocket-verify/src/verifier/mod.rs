@@ -6,17 +6,18 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tracing::Instrument;
 
-use crate::cache::{CacheStats, Lookup};
-use crate::config::{VerifierBuilder, VerifyMode};
+mod access;
+mod logouts;
+
+use crate::cache::Lookup;
+use crate::config::VerifierBuilder;
 use crate::error::{ConfigError, VerifyError};
 use crate::jwt::Compact;
 use crate::session::Session;
 use crate::setup::{self, Parts};
-use crate::strategy::Keys;
 
 /// Verifies AuthRocket login tokens. Build it once, clone it freely (one reference count).
 ///
@@ -34,7 +35,7 @@ use crate::strategy::Keys;
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
-    inner: Arc<Parts>,
+    pub(crate) inner: Arc<Parts>,
 }
 
 impl fmt::Debug for Verifier {
@@ -79,92 +80,6 @@ impl Verifier {
         VerifierBuilder::from_env()?.build()
     }
 
-    /// The mode this verifier runs in.
-    pub fn mode(&self) -> VerifyMode {
-        self.inner.strategy.mode()
-    }
-
-    /// The configured `LOGINROCKET_URL`, if any (the base of login and logout redirects).
-    pub fn loginrocket_url(&self) -> Option<&str> {
-        self.inner.loginrocket_url.as_deref()
-    }
-
-    /// The app's public origin, when configured (`AUTHROCKET_APP_URL`), e.g.
-    /// `https://app.example.com`: the base of the `redirect_uri`s the browser helpers build.
-    ///
-    /// ```
-    /// let verifier = authrocket_verify::Verifier::builder()
-    ///     .jwt_key("jsk_example")
-    ///     .app_url("https://app.example.com/")
-    ///     .build()?;
-    /// assert_eq!(verifier.app_url(), Some("https://app.example.com"));
-    /// # Ok::<(), authrocket_verify::ConfigError>(())
-    /// ```
-    pub fn app_url(&self) -> Option<&str> {
-        self.inner.site.origin.as_deref()
-    }
-
-    /// Whether `peer` is one of the trusted proxies (`AUTHROCKET_TRUSTED_PROXIES`), whose
-    /// `X-Forwarded-*` headers the browser helpers believe.
-    pub fn trusts_proxy(&self, peer: std::net::IpAddr) -> bool {
-        self.inner.site.trusts(peer)
-    }
-
-    /// How long `session` has left by this verifier's clock (zero once expired; `None`
-    /// when it has no expiry) — e.g. for a cookie's `Max-Age`.
-    pub fn time_left(&self, session: &Session) -> Option<Duration> {
-        let exp_ms = session.expires_at()?.saturating_mul(1000);
-        let left = exp_ms.saturating_sub(self.inner.now.millis());
-        Some(Duration::from_millis(u64::try_from(left).unwrap_or(0)))
-    }
-
-    /// The session for `token` if it was verified a moment ago and is still valid — answered
-    /// from the cache's hot table without hashing, awaiting or allocating, or `None` (then call
-    /// [`verify`](Self::verify)). Middleware uses it to skip the async path for tokens it just
-    /// saw; it never does any verification itself and records no span.
-    ///
-    /// ```
-    /// # async fn run(verifier: authrocket_verify::Verifier, token: &str) -> Result<(), authrocket_verify::VerifyError> {
-    /// let session = match verifier.cached(token) {
-    ///     Some(session) => session,
-    ///     None => verifier.verify(token).await?,
-    /// };
-    /// # Ok(()) }
-    /// ```
-    pub fn cached(&self, token: &str) -> Option<Session> {
-        self.inner.cache.as_ref()?.hot(token)
-    }
-
-    /// Cache hit/miss counters and the number of cached sessions (all zero when the cache is
-    /// disabled with a zero TTL).
-    ///
-    /// ```
-    /// let verifier = authrocket_verify::Verifier::builder().jwt_key("jsk_x").build()?;
-    /// assert_eq!(verifier.cache_stats().hits, 0);
-    /// # Ok::<(), authrocket_verify::ConfigError>(())
-    /// ```
-    pub fn cache_stats(&self) -> CacheStats {
-        let cache = self.inner.cache.as_ref();
-        cache.map(|c| c.stats()).unwrap_or_default()
-    }
-
-    /// Fetch the realm's JWKS now, so the first request does not wait for it. A no-op with a
-    /// static key. Failing here is not fatal: the fetch is retried when a token needs it.
-    ///
-    /// ```no_run
-    /// # async fn run(verifier: authrocket_verify::Verifier) {
-    /// if let Err(e) = verifier.warm_up().await {
-    ///     eprintln!("JWKS not reachable yet: {e}");
-    /// }
-    /// # }
-    /// ```
-    pub async fn warm_up(&self) -> Result<(), VerifyError> {
-        match self.inner.strategy.offline().map(|o| &o.keys) {
-            Some(Keys::Jwks(jwks)) => jwks.refresh().await.map_err(VerifyError::unavailable),
-            _ => Ok(()),
-        }
-    }
-
     /// Verify `token` and return the session it proves. An empty token is a
     /// `missing_token` error.
     ///
@@ -202,7 +117,15 @@ impl Verifier {
         result
     }
 
-    /// Shape, cache, strategy: the one way a token goes.
+    /// The session unless it was revoked: checked on every path.
+    fn unless_revoked(&self, session: Session) -> Result<Session, VerifyError> {
+        match self.is_revoked(&session) {
+            true => Err(VerifyError::REVOKED),
+            false => Ok(session),
+        }
+    }
+
+    /// Shape, cache, strategy, revocations: the one way a token goes.
     async fn verify_cached(&self, token: &str) -> Result<Session, VerifyError> {
         let parts = &*self.inner;
         // Shape first: garbage never reaches the cache, the network or a hash.
@@ -211,10 +134,10 @@ impl Verifier {
             return self.fresh(token, compact).await;
         };
         if let Some(session) = cache.hot(token) {
-            return Ok(session);
+            return self.unless_revoked(session);
         }
         let mut miss = match cache.lookup(token) {
-            Lookup::Hit(verdict) => return verdict,
+            Lookup::Hit(verdict) => return verdict.and_then(|s| self.unless_revoked(s)),
             Lookup::Miss(miss) => miss,
         };
         if !parts.strategy.uses_api() {
@@ -237,13 +160,12 @@ impl Verifier {
         parts.flights.run(miss.digest(token), flight).await
     }
 
-    /// Verify with the strategy, without the cache.
+    /// Verify with the strategy, without the cache (a revoked session included).
     async fn fresh(&self, token: &str, compact: Compact<'_>) -> Result<Session, VerifyError> {
         // Boxed so the large cold-path future (decode buffers, JWKS and API calls) is built
         // only on a miss and never bloats the hit path's future.
         let now = self.inner.now.unix();
-        Box::pin(self.inner.strategy.verify(token, compact, now))
-            .await
-            .map(Session::new)
+        let data = Box::pin(self.inner.strategy.verify(token, compact, now)).await?;
+        self.unless_revoked(Session::new(data))
     }
 }
