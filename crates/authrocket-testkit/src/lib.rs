@@ -3,8 +3,8 @@
 //! * [`SigningKey`] and [`TokenBuilder`] mint AuthRocket 1 and 2 login tokens (HS256 and
 //!   RS256, with or without `kid`) with any claims; [`bad`] has ready-made invalid ones.
 //! * [`FakeRealm`] serves a whole AuthRocket realm on `127.0.0.1`: JWKS, the v1 and v2
-//!   session APIs, LoginRocket login/logout pages, revocation, key rotation and fault
-//!   injection, with request counters.
+//!   session and event APIs, LoginRocket login/logout pages, revocation, key rotation,
+//!   webhook deliveries of its events, and fault injection, with request counters.
 //!
 //! ```
 //! use authrocket_testkit::{bad, SigningKey, TokenBuilder};
@@ -24,7 +24,9 @@ mod token;
 
 pub use clock::ManualClock;
 pub use keys::SigningKey;
-pub use realm::{FakeOrg, FakeRealm, FakeRealmBuilder, FakeUser, Fault, Login};
+pub use realm::{
+    Delivery, FakeOrg, FakeRealm, FakeRealmBuilder, FakeUser, Fault, Login, WebhookFault,
+};
 pub use token::{ISSUER, TokenBuilder, b64url, bad, now};
 
 /// A random AuthRocket-style id: `prefix` followed by 22 base62 characters.
