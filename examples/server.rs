@@ -2,11 +2,17 @@
 //!
 //! * Reads the AuthRocket settings from the environment (`AUTHROCKET_JWT_KEY`,
 //!   `LOGINROCKET_URL`, `AUTHROCKET_URL`, …). With none set, it starts an embedded fake realm
-//!   (the testkit's) and prints a demo token and a `curl` line.
+//!   (the testkit's), verifies offline (no API call per request) and prints a demo token, a
+//!   `curl` line, and a LoginRocket logout link that ends the demo session: the realm's
+//!   `session.deleted` webhook reaches `/authrocket/events` and the token answers 401
+//!   `revoked` at once.
 //! * Listens on `127.0.0.1:$PORT` (default 3000; `PORT=0` picks a free port).
-//! * `GET /` public, `GET /me` protected (the current user as JSON), `GET /healthz`.
+//! * `GET /` public, `GET /me` protected (the current user as JSON), `GET /healthz`, and
+//!   `POST /authrocket/events` (AuthRocket's webhooks) whenever `AUTHROCKET_URL` and
+//!   `AUTHROCKET_API_KEY` are set, in any mode.
 //! * Logs to stderr, level from `RUST_LOG` (e.g. `RUST_LOG=authrocket=debug`).
 
+use authrocket::axum::events_route;
 use authrocket::{AuthRocketLayer, CurrentUser, Verifier, VerifierBuilder, VerifyMode};
 use authrocket_testkit::FakeRealm;
 use axum::routing::get;
@@ -64,11 +70,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let verifier = match &demo {
         None => Verifier::from_env()?,
         Some(realm) => VerifierBuilder::from_env_with(|k| realm.env_var(k))?
-            .mode(VerifyMode::Hybrid)
+            .mode(VerifyMode::Offline)
             .build()?,
     };
 
-    let app = Router::new()
+    let events = verifier.receives_events().then(|| verifier.clone());
+    let mut app = Router::new()
         .route("/me", get(me))
         .route_layer(AuthRocketLayer::new(verifier))
         .route(
@@ -76,6 +83,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             get(|| async { "Hello! GET /me with an AuthRocket token to see who you are.\n" }),
         )
         .route("/healthz", get(|| async { "ok\n" }));
+    if let Some(verifier) = events {
+        app = app.route("/authrocket/events", events_route(verifier));
+    }
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
@@ -90,6 +100,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         say(format_args!(
             "try: curl -H \"Authorization: Bearer {}\" http://{addr}/me",
             login.token
+        ));
+        realm.deliver_events_to(format!("http://{addr}/authrocket/events"));
+        say(format_args!(
+            "demo logout: {}logout?session={}",
+            realm.loginrocket_url(),
+            login.session_id
+        ));
+        say(format_args!(
+            "(open it, or curl it, then try /me again: 401 revoked, though the token is offline-valid)"
         ));
     }
     axum::serve(listener, app)

@@ -41,6 +41,7 @@ struct Server {
     child: Child,
     base: String,
     token: String,
+    logout: String,
 }
 
 impl Drop for Server {
@@ -62,9 +63,9 @@ fn start() -> Server {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut base, mut token) = (None, None);
+    let (mut base, mut token, mut logout) = (None, None, None);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while base.is_none() || token.is_none() {
+    while base.is_none() || token.is_none() || logout.is_none() {
         assert!(
             Instant::now() < deadline,
             "the server did not print its address and token"
@@ -74,6 +75,8 @@ fn start() -> Server {
             base = Some(addr.to_owned());
         } else if let Some(t) = line.strip_prefix("demo token: ") {
             token = Some(t.to_owned());
+        } else if let Some(l) = line.strip_prefix("demo logout: ") {
+            logout = Some(l.to_owned());
         }
     }
     // Keep reading whatever else it prints, for as long as it runs.
@@ -82,6 +85,7 @@ fn start() -> Server {
         child,
         base: base.unwrap(),
         token: token.unwrap(),
+        logout: logout.unwrap(),
     }
 }
 
@@ -131,6 +135,42 @@ async fn reference_server_with_the_embedded_realm() {
     );
 }
 
+/// The demo token verifies offline; the printed LoginRocket logout link ends its session at
+/// the embedded realm, whose `session.deleted` webhook reaches the server's
+/// `/authrocket/events`: the same token is refused from then on.
+#[tokio::test]
+async fn a_logout_at_the_embedded_realm_reaches_the_server_at_once() {
+    let server = start();
+    let client = reqwest::Client::new();
+    let me = || {
+        client
+            .get(format!("{}/me", server.base))
+            .bearer_auth(&server.token)
+            .send()
+    };
+    assert_eq!(me().await.unwrap().status(), reqwest::StatusCode::OK);
+
+    let out = client.get(&server.logout).send().await.unwrap();
+    assert!(out.status().is_success(), "{}", out.status());
+
+    // The webhook is delivered between two processes: wait for its effect, bounded.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let res = me().await.unwrap();
+        if res.status() == reqwest::StatusCode::UNAUTHORIZED {
+            break res;
+        }
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        assert!(
+            Instant::now() < deadline,
+            "the logout never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("revoked"), "{challenge}");
+}
+
 #[test]
 fn misconfiguration_fails_at_start_up_naming_the_variable() {
     let out = Command::new(server_binary())
@@ -174,6 +214,7 @@ async fn a_closed_stdout_does_not_stop_the_server() {
         child,
         base: format!("http://127.0.0.1:{port}"),
         token: String::new(),
+        logout: String::new(),
     };
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -227,8 +227,8 @@ impl<S: Send + Sync> FromRequestParts<S> for LoginRequired {
     }
 }
 
-/// Logs the browser out: clears the token cookie (with the attributes it was set with) and
-/// sends the browser to `<LOGINROCKET_URL>/logout?session=<sid>&redirect_uri=…`, which ends
+/// Logs the browser out: revokes the session in this app, clears the token cookie (with the
+/// attributes it was set with) and sends the browser to `<LOGINROCKET_URL>/logout?session=<sid>&redirect_uri=…`, which ends
 /// the AuthRocket session. Works on routes with the layer in either mode.
 ///
 /// ```
@@ -274,8 +274,14 @@ impl Logout {
     }
 
     /// 303 to [`url`](Self::url) (or straight to `redirect_uri` without `LOGINROCKET_URL`),
-    /// clearing the token cookie.
+    /// clearing the token cookie. The session is revoked in this app first
+    /// ([`Verifier::revoke`](authrocket_verify::Verifier::revoke)): its token answers 401
+    /// `revoked` from now on, even before AuthRocket's `session.deleted` event arrives (and,
+    /// offline, even without it).
     pub fn redirect_to(&self, redirect_uri: &str) -> Response {
+        if let Some(session) = self.ctx.session() {
+            self.ctx.verifier().revoke(session);
+        }
         let location = self
             .url(redirect_uri)
             .unwrap_or_else(|| location(redirect_uri));

@@ -29,13 +29,18 @@
 //!   `OptionalFromRequestParts`: `Option<CurrentUser>` is `None` when anonymous).
 //! * [`LoginRequired`] — the same for browser routes: redirects to LoginRocket's login page.
 //! * [`LoginRedirectLayer`] — completes a LoginRocket Web login (`?token=` ⇒ cookie ⇒ 303).
-//! * [`Logout`] — clears the cookie and redirects to LoginRocket's logout.
+//! * [`Logout`] — revokes the session here, clears the cookie and redirects to LoginRocket's
+//!   logout.
+//! * [`events_route`] — receives AuthRocket's events (webhooks): logouts seen at once.
 //! * [`RequirePermissionLayer`] — 403 `insufficient_scope` without a permission.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod events;
 mod extract;
 
+pub use authrocket_tower::EventReceiver;
 pub use authrocket_tower::{AuthContext, AuthRocketLayer, RequirePermissionLayer};
 pub use authrocket_tower::{LoginRedirect, LoginRedirectLayer};
+pub use events::events_route;
 pub use extract::{CurrentUser, CurrentUserRejection, LoginRequired, Logout};

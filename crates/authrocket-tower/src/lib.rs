@@ -30,6 +30,9 @@
 //! | [`permission`] | [`RequirePermissionLayer`]: may they (403 `insufficient_scope`) |
 //! | [`login_redirect`] | [`LoginRedirectLayer`]: completes a LoginRocket Web login (`?token=` ⇒ cookie ⇒ 303) |
 //!
+//! [`EventReceiver`] ([`events`]) is the endpoint for AuthRocket's webhooks: a logout seen
+//! there answers 401 `revoked` at once, in every mode.
+//!
 //! [`redirect`] builds the URLs handed to LoginRocket (`redirect_uri`) from the app's
 //! configured origin; [`TokenCookie`] is the cookie that carries a browser's token.
 #![forbid(unsafe_code)]
@@ -38,6 +41,7 @@
 pub mod auth;
 mod body;
 mod cookie;
+pub mod events;
 pub mod login_redirect;
 pub mod permission;
 pub mod redirect;
@@ -47,6 +51,7 @@ mod token;
 pub use auth::{AuthContext, AuthMode, AuthRocket, AuthRocketLayer};
 pub use body::ResponseBody;
 pub use cookie::{DEFAULT_COOKIE, TokenCookie};
+pub use events::EventReceiver;
 pub use login_redirect::{LoginRedirect, LoginRedirectLayer};
 pub use permission::{RequirePermission, RequirePermissionLayer};
 pub use reject::{

@@ -31,6 +31,39 @@ impl Verifier {
         self.revoke_until(session_id, until_ms);
     }
 
+    /// Refuse this verified `session` from now on, on every verification path, until it
+    /// expires — what a logout route does before sending the browser to LoginRocket, so the
+    /// app never accepts the token again even before AuthRocket's event arrives. A session
+    /// without a session id (a token that names none) cannot be revoked: `false`.
+    ///
+    /// ```
+    /// # async fn run(verifier: authrocket_verify::Verifier, session: authrocket_verify::Session) {
+    /// if verifier.revoke(&session) {
+    ///     assert!(verifier.revoked_sessions() >= 1);
+    /// }
+    /// # }
+    /// ```
+    pub fn revoke(&self, session: &Session) -> bool {
+        let Some(sid) = session.session_id() else {
+            return false;
+        };
+        self.revoke_until(sid, self.expiry_ms(session.expires_at()));
+        true
+    }
+
+    /// When a revocation of something expiring at `expires_at` (Unix seconds) may end: then,
+    /// or [`UNKNOWN_EXPIRY`] from now when unknown.
+    fn expiry_ms(&self, expires_at: Option<i64>) -> i64 {
+        match expires_at {
+            Some(secs) => secs.saturating_mul(1000),
+            None => self
+                .inner
+                .now
+                .millis()
+                .saturating_add(i64::try_from(UNKNOWN_EXPIRY.as_millis()).unwrap_or(i64::MAX)),
+        }
+    }
+
     fn revoke_until(&self, session_id: &str, expires_ms: i64) {
         let p = &*self.inner;
         let until = expires_ms.saturating_add(p.leeway_ms);
@@ -78,14 +111,7 @@ impl Verifier {
                 session_id,
                 expires_at,
             } => {
-                let now_ms = self.inner.now.millis();
-                let expires_ms = match expires_at {
-                    Some(secs) => secs.saturating_mul(1000),
-                    None => now_ms.saturating_add(
-                        i64::try_from(UNKNOWN_EXPIRY.as_millis()).unwrap_or(i64::MAX),
-                    ),
-                };
-                self.revoke_until(&session_id, expires_ms);
+                self.revoke_until(&session_id, self.expiry_ms(expires_at));
                 EventOutcome::Applied
             }
             Effect::Forget { user_id } => {
