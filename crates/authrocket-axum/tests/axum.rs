@@ -1,6 +1,8 @@
 //! `CurrentUser`, `LoginRequired`, `Logout` and `LoginRedirectLayer` on real routers.
 
-use authrocket_axum::{AuthRocketLayer, CurrentUser, LoginRedirectLayer, LoginRequired, Logout};
+use authrocket_axum::{
+    AuthRocketLayer, CurrentUser, LoginRedirectLayer, LoginRequired, Logout, events_route,
+};
 use authrocket_testkit::{FakeRealm, bad};
 use authrocket_verify::{Verifier, VerifierBuilder};
 use axum::Router;
@@ -186,6 +188,50 @@ async fn logout_clears_the_cookie_and_redirects_with_the_session_id() {
     assert!(
         cookie.starts_with("arToken=;") && cookie.contains("Max-Age=0"),
         "{cookie}"
+    );
+    // The app refuses the token at once, before LoginRocket (or its event) says anything.
+    let bearer = format!("Bearer {}", frank.token);
+    let (status, headers, _) = get_with(&app, "/me", &[("authorization", &bearer)]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let challenge = headers[header::WWW_AUTHENTICATE].to_str().unwrap();
+    assert!(challenge.contains("revoked"), "{challenge}");
+}
+
+#[tokio::test]
+async fn events_route_takes_deliveries_outside_a_required_layer() {
+    let realm = FakeRealm::start().await;
+    let v = builder(&realm)
+        .authrocket_url(realm.api_url())
+        .api_key(realm.api_key())
+        .build()
+        .unwrap();
+    let app = routes()
+        .layer(AuthRocketLayer::new(v.clone()))
+        .route("/authrocket/events", events_route(v.clone()));
+    let frank = realm.login("frank@example.com");
+    let bearer = format!("Bearer {}", frank.token);
+    assert_eq!(
+        get_with(&app, "/me", &[("authorization", &bearer)]).await.0,
+        StatusCode::OK
+    );
+
+    realm.revoke(&frank);
+    let delivery = Request::post("/authrocket/events")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(realm.events()[0].to_string()))
+        .unwrap();
+    let res = app.clone().oneshot(delivery).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], br#"{"result":"applied"}"#);
+
+    let (status, headers, _) = get_with(&app, "/me", &[("authorization", &bearer)]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        headers[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains("revoked")
     );
 }
 

@@ -8,16 +8,18 @@
 //!   load; otherwise one keyed hash of the session id and one lookup in a shard.
 //! * **Bounded**: an entry leaves when its session's `expires_at` (plus the leeway) has
 //!   passed — swept from a shard whenever something is added to it, and from all of them as
-//!   the count is read — so the set holds only sessions that could still be presented. On top
-//!   of that, at most `capacity` entries (default 1 000 000, ≈ 70 bytes each): past it the
+//!   the count is read, at the cost of what expired only (each shard keeps its ids by expiry
+//!   time too) — so the set holds only sessions that could still be presented. On top
+//!   of that, at most `capacity` entries (default 1 000 000): past it the
 //!   entry that expires soonest in the shard makes room, with a warning, once. Events are
 //!   only applied after the session API confirmed them, so nobody can fill the set with
 //!   made-up ones.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 /// Shards of the set.
 const SHARDS: usize = 16;
@@ -25,7 +27,52 @@ const SHARDS: usize = 16;
 /// The default most revoked sessions held.
 pub(crate) const DEFAULT_CAPACITY: usize = 1_000_000;
 
-type Shard = HashMap<Box<str>, i64, RandomState>;
+/// One shard: session id → revoked until (ms), and the same ids by time, soonest first, so
+/// sweeping costs only what has expired. An id whose time was extended leaves a stale heap
+/// entry behind, skipped when it comes up.
+struct Shard {
+    until: HashMap<Arc<str>, i64, RandomState>,
+    by_time: BinaryHeap<Reverse<(i64, Arc<str>)>>,
+}
+
+impl Shard {
+    fn new(hasher: RandomState) -> Self {
+        Self {
+            until: HashMap::with_hasher(hasher),
+            by_time: BinaryHeap::new(),
+        }
+    }
+
+    /// Drop the entries whose time has passed by `now_ms`; how many.
+    fn sweep(&mut self, now_ms: i64) -> usize {
+        let mut removed = 0;
+        while let Some(Reverse((at, _))) = self.by_time.peek() {
+            if *at > now_ms {
+                break;
+            }
+            let Some(Reverse((at, id))) = self.by_time.pop() else {
+                break;
+            };
+            // Only when the map still says this time (not extended since).
+            if self.until.get(&id) == Some(&at) {
+                self.until.remove(&id);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Drop the live entry that expires soonest.
+    fn evict_soonest(&mut self) -> bool {
+        while let Some(Reverse((at, id))) = self.by_time.pop() {
+            if self.until.get(&id) == Some(&at) {
+                self.until.remove(&id);
+                return true;
+            }
+        }
+        false
+    }
+}
 
 pub(crate) struct Revocations {
     shards: Box<[RwLock<Shard>]>,
@@ -50,7 +97,7 @@ impl Revocations {
         let hasher = RandomState::new();
         Self {
             shards: (0..SHARDS)
-                .map(|_| RwLock::new(HashMap::with_hasher(hasher.clone())))
+                .map(|_| RwLock::new(Shard::new(hasher.clone())))
                 .collect(),
             hasher,
             len: AtomicUsize::new(0),
@@ -73,7 +120,10 @@ impl Revocations {
             .shard(session_id)
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        shard.get(session_id).is_some_and(|&until| now_ms < until)
+        shard
+            .until
+            .get(session_id)
+            .is_some_and(|&until| now_ms < until)
     }
 
     /// Revoke `session_id` until `until_ms` (its expiry plus the leeway); a later `until`
@@ -86,13 +136,17 @@ impl Revocations {
             .shard(session_id)
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        let removed = sweep(&mut shard, now_ms);
+        let removed = shard.sweep(now_ms);
         self.len.fetch_sub(removed, Ordering::Relaxed);
-        if let Some(until) = shard.get_mut(session_id) {
-            *until = (*until).max(until_ms);
+        if let Some((id, until)) = shard.until.get_key_value(session_id) {
+            if *until < until_ms {
+                let id = Arc::clone(id);
+                shard.until.insert(Arc::clone(&id), until_ms);
+                shard.by_time.push(Reverse((until_ms, id)));
+            }
             return;
         }
-        if shard.len() >= self.capacity / SHARDS {
+        if shard.until.len() >= self.capacity / SHARDS {
             if !self.full_logged.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
                     capacity = self.capacity,
@@ -100,16 +154,13 @@ impl Revocations {
                      make room (logged once)"
                 );
             }
-            let soonest = shard
-                .iter()
-                .min_by_key(|(_, u)| **u)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = soonest {
-                shard.remove(&k);
+            if shard.evict_soonest() {
                 self.len.fetch_sub(1, Ordering::Relaxed);
             }
         }
-        shard.insert(session_id.into(), until_ms);
+        let id: Arc<str> = session_id.into();
+        shard.until.insert(Arc::clone(&id), until_ms);
+        shard.by_time.push(Reverse((until_ms, id)));
         self.len.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -117,18 +168,11 @@ impl Revocations {
     pub(crate) fn len(&self, now_ms: i64) -> usize {
         for shard in self.shards.iter() {
             let mut shard = shard.write().unwrap_or_else(|e| e.into_inner());
-            let removed = sweep(&mut shard, now_ms);
+            let removed = shard.sweep(now_ms);
             self.len.fetch_sub(removed, Ordering::Relaxed);
         }
         self.len.load(Ordering::Relaxed)
     }
-}
-
-/// Drop the entries of `shard` whose time has passed; how many.
-fn sweep(shard: &mut Shard, now_ms: i64) -> usize {
-    let before = shard.len();
-    shard.retain(|_, until| now_ms < *until);
-    before - shard.len()
 }
 
 #[cfg(test)]
@@ -148,6 +192,8 @@ mod tests {
         set.insert("kss_a", 15_000, 0);
         assert!(set.contains("kss_a", 19_999));
         assert_eq!(set.len(0), 1);
+        assert_eq!(set.len(15_000), 1, "the extended time holds, not the first");
+        assert!(set.contains("kss_a", 15_000));
         assert_eq!(set.len(20_000), 0, "swept once expired");
         // Already expired: not even stored.
         set.insert("kss_old", 5, 10);

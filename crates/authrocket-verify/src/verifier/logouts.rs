@@ -99,6 +99,25 @@ impl Verifier {
         body: &[u8],
         secret: Option<&str>,
     ) -> Result<EventOutcome, EventError> {
+        let result = self.apply_event(body, secret).await;
+        match &result {
+            Ok(outcome) => {
+                tracing::debug!(outcome = outcome.as_str(), "authrocket: event received")
+            }
+            Err(e) => tracing::debug!(
+                outcome = "refused",
+                code = e.code(),
+                "authrocket: event received"
+            ),
+        }
+        result
+    }
+
+    async fn apply_event(
+        &self,
+        body: &[u8],
+        secret: Option<&str>,
+    ) -> Result<EventOutcome, EventError> {
         let events = &self.inner.events;
         if !events.authorized(secret) {
             return Err(EventError::unauthorized());
@@ -123,7 +142,6 @@ impl Verifier {
             Effect::None => EventOutcome::Ignored,
         };
         events.applied(&id);
-        tracing::debug!(outcome = outcome.as_str(), "authrocket: event received");
         Ok(outcome)
     }
 
