@@ -1,7 +1,7 @@
 //! The layer's cost on a bare Axum route, in the same run: the route without the layer vs the
 //! same route and handler behind `AuthRocketLayer` with a warm (cached) token — HS256 and
-//! RS256, required and optional mode, offline and hybrid — driven with `oneshot`, reported as
-//! requests per second.
+//! RS256, required and optional mode, offline and hybrid, and with 100 000 other sessions in
+//! the revocation set — driven with `oneshot`, reported as requests per second.
 //!
 //! `cargo bench --bench layer`.
 
@@ -57,6 +57,18 @@ fn layer(c: &mut Criterion) {
         .realm(REALM)
         .build()
         .unwrap();
+    // The same HS256 verifier with 100 000 revoked sessions (none of them the token's): the
+    // warm path then pays one hash lookup instead of one atomic load.
+    let revoked_verifier = Verifier::builder()
+        .jwt_key(SECRET)
+        .realm(REALM)
+        .build()
+        .unwrap();
+    let until = std::time::SystemTime::now() + Duration::from_secs(3600);
+    for _ in 0..100_000 {
+        revoked_verifier.revoke_session(&authrocket_testkit::random_id("kss_"), until);
+    }
+    assert_eq!(revoked_verifier.revoked_sessions(), 100_000);
     let realm = rt.block_on(FakeRealm::start());
     let hybrid_token = realm.login("bench@example.com").token;
     let hybrid = Verifier::builder()
@@ -73,6 +85,11 @@ fn layer(c: &mut Criterion) {
         (
             "hs256_required_warm",
             route().layer(AuthRocketLayer::new(hs_verifier.clone())),
+            Some(&hs_token),
+        ),
+        (
+            "hs256_required_warm_100k_revoked",
+            route().layer(AuthRocketLayer::new(revoked_verifier)),
             Some(&hs_token),
         ),
         (

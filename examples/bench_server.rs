@@ -7,7 +7,8 @@
 //! Settings (environment): `ALG=hs256|rs256` (default hs256); `POOL` distinct valid tokens
 //! (default 1), written one per line to `TOKENS` (default `target/loadtest-tokens.txt`);
 //! `CAPACITY` of the cache (default 100 000); `CACHE=off` for no cache; `WARM=1` to verify
-//! every token of the pool before listening, so the pool starts cached; `PORT` (default 0).
+//! every token of the pool before listening, so the pool starts cached; `REVOKED` other
+//! sessions put in the revocation set before listening (default 0); `PORT` (default 0).
 //! Prints `listening on http://…`, then `tokens: <file>` once the pool is written.
 
 use std::io::Write;
@@ -46,6 +47,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .cache_ttl(ttl)
         .cache_capacity(setting("CAPACITY", 100_000))
         .build()?;
+
+    let until = std::time::SystemTime::now() + Duration::from_secs(24 * 3600);
+    for _ in 0..setting("REVOKED", 0u64) {
+        verifier.revoke_session(&authrocket_testkit::random_id("kss_"), until);
+    }
 
     let pool: u64 = setting("POOL", 1);
     let base = TokenBuilder::typical_v2(realm).expires_in(24 * 3600);

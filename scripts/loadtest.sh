@@ -9,6 +9,7 @@
 # Scenarios (every request of both routes carries the same kind of token; the bare route
 # ignores it):
 #   warm      one token, repeated (a signed-in user; the token is cached)
+#   revoked   the same, with 100 000 other sessions in the revocation set
 #   pool      100 000 distinct tokens cycled, all cached (many users)
 #   thrash    100 000 distinct tokens cycled through a 10 000-session cache (more active
 #             tokens than the cache holds: every request verifies)
@@ -27,7 +28,7 @@ DURATION=${DURATION:-4s}
 ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 WORKERS=${WORKERS:-1}
-SCENARIOS=${SCENARIOS:-warm pool thrash nocache}
+SCENARIOS=${SCENARIOS:-warm revoked pool thrash nocache}
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk (Debian package)…" >&2
@@ -48,7 +49,7 @@ trap 'kill "$pid" 2>/dev/null || true; rm -f "$out" "$TOKENS"' EXIT
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 rps() { # base path: one token in a plain header, or the pool through the Lua script
-  if [ "$scenario" = warm ]; then
+  if [ "$scenario" = warm ] || [ "$scenario" = revoked ]; then
     set -- -H "Authorization: Bearer $token" "$1$2"
   else
     set -- -s scripts/loadtest.lua "$1$2"
@@ -60,6 +61,7 @@ summary=()
 for scenario in $SCENARIOS; do
   case $scenario in
     warm) settings=(POOL=1 WARM=1) ;;
+    revoked) settings=(POOL=1 WARM=1 REVOKED=100000) ;;
     pool) settings=(POOL=100000 CAPACITY=120000 WARM=1) ;;
     thrash) settings=(POOL=100000 CAPACITY=10000) ;;
     nocache) settings=(POOL=100000 CACHE=off) ;;

@@ -454,3 +454,40 @@ async fn without_the_session_api_events_are_not_trusted() {
     assert_eq!(verifier.revoked_sessions(), 0);
     assert!(verifier.verify(&ann.token).await.is_ok());
 }
+
+/// Deliveries are unsigned: anyone can post them, and each costs an API call to confirm.
+/// A flood of forged ones takes a quarter of the API budget at most, never the
+/// verifications' share.
+#[tokio::test]
+async fn a_flood_of_forged_deliveries_never_starves_verifications() {
+    let realm = FakeRealm::start().await;
+    // On a manual clock the budget does not refill while the test runs, however slowly.
+    let verifier = builder(&realm, VerifyMode::Online)
+        .api_rate_limit(8)
+        .clock(ManualClock::new())
+        .build()
+        .unwrap();
+    let app = App::serve(realm, verifier).await;
+    let mut statuses = Vec::new();
+    for i in 0..20 {
+        let forged = json!({"object": "event", "id": format!("ev_forged_{i}"),
+                            "event_type": "session.deleted", "session_id": "kss_x"});
+        statuses.push(app.deliver(forged.to_string()).await.0);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 404).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 503).count(),
+        18,
+        "{statuses:?}"
+    );
+    // The verifications' share is untouched: six new sessions verified online.
+    for i in 0..6 {
+        let login = app.realm.login(&format!("user{i}@example.com"));
+        assert_eq!(app.me(&login).await.unwrap(), login.session_id);
+    }
+    assert_eq!(app.realm.requests("/v2/events"), 2);
+}

@@ -6,7 +6,8 @@
 //!   remaining time. Sessions already cached never get here, so they keep working.
 //! * **Budget**: at most `rate` calls per second (a token bucket holding one second's worth)
 //!   and `max_in_flight` calls at once. Past it a verification answers 503 at once instead of
-//!   queueing behind the others.
+//!   queueing behind the others. Confirming webhook deliveries (which anyone can post) may use
+//!   a quarter of each at most, so a flood of them never takes the API from verifications.
 //!
 //! Nothing here blocks or awaits: one atomic read when the gate is open and idle, one short
 //! lock for the bucket per call made.
@@ -46,68 +47,41 @@ struct Bucket {
     refilled_ms: i64,
 }
 
+/// One budget: a token bucket and an in-flight count.
 #[derive(Debug)]
-pub(crate) struct ApiGate {
+struct Lane {
     budget: Budget,
-    now: Now,
-    /// Unix milliseconds before which the API asked not to be called.
-    closed_until_ms: AtomicI64,
     in_flight: AtomicU32,
     bucket: Mutex<Bucket>,
 }
 
-/// One admitted call; dropping it frees its in-flight slot.
-pub(crate) struct Permit<'g> {
-    gate: &'g ApiGate,
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        self.gate.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Whole seconds to wait from `now_ms` until `until_ms`, at least one.
-fn seconds_until(now_ms: i64, until_ms: i64) -> Duration {
-    let ms = u64::try_from(until_ms.saturating_sub(now_ms)).unwrap_or(0);
-    Duration::from_secs(ms.div_ceil(1000).max(1))
-}
-
-impl ApiGate {
-    pub(crate) fn new(budget: Budget, now: Now) -> Self {
-        let refilled_ms = now.millis();
+impl Lane {
+    fn new(budget: Budget, now_ms: i64) -> Self {
         Self {
             budget,
-            now,
-            closed_until_ms: AtomicI64::new(i64::MIN),
             in_flight: AtomicU32::new(0),
             bucket: Mutex::new(Bucket {
                 tokens: f64::from(budget.per_second),
-                refilled_ms,
+                refilled_ms: now_ms,
             }),
         }
     }
 
-    /// Admit one call now, or say why not (503 at once, with how long to wait).
-    pub(crate) fn admit(&self) -> Result<Permit<'_>, VerifyError> {
-        let now = self.now.millis();
-        let closed_until = self.closed_until_ms.load(Ordering::Acquire);
-        if now < closed_until {
-            return Err(VerifyError::unavailable_for(
-                "session API asked to wait (rate limited)",
-                Some(seconds_until(now, closed_until)),
-            ));
-        }
-        let busy = |reason| VerifyError::unavailable_for(reason, Some(BUSY_RETRY_AFTER));
+    /// Take an in-flight slot and a token, or say why not (the slot given back).
+    fn enter(&self, now_ms: i64) -> Result<(), &'static str> {
         if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.budget.max_in_flight {
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
-            return Err(busy("too many session-API calls in flight"));
+            return Err("too many session-API calls in flight");
         }
-        let permit = Permit { gate: self };
-        if !self.take_token(now) {
-            return Err(busy("session-API call rate limit reached"));
+        if !self.take_token(now_ms) {
+            self.leave();
+            return Err("session-API call rate limit reached");
         }
-        Ok(permit)
+        Ok(())
+    }
+
+    fn leave(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 
     fn take_token(&self, now_ms: i64) -> bool {
@@ -122,6 +96,85 @@ impl ApiGate {
         } else {
             false
         }
+    }
+}
+
+/// Who is calling: a verification, or the confirmation of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// A verification: the whole budget.
+    Verification,
+    /// An event delivery: a quarter of the budget at most, within the whole, so deliveries
+    /// (anyone can post one) never take the API from verifications.
+    Event,
+}
+
+#[derive(Debug)]
+pub(crate) struct ApiGate {
+    now: Now,
+    /// Unix milliseconds before which the API asked not to be called.
+    closed_until_ms: AtomicI64,
+    all: Lane,
+    events: Lane,
+}
+
+/// One admitted call; dropping it frees its in-flight slots.
+pub(crate) struct Permit<'g> {
+    gate: &'g ApiGate,
+    caller: Caller,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.gate.all.leave();
+        if self.caller == Caller::Event {
+            self.gate.events.leave();
+        }
+    }
+}
+
+/// Whole seconds to wait from `now_ms` until `until_ms`, at least one.
+fn seconds_until(now_ms: i64, until_ms: i64) -> Duration {
+    let ms = u64::try_from(until_ms.saturating_sub(now_ms)).unwrap_or(0);
+    Duration::from_secs(ms.div_ceil(1000).max(1))
+}
+
+impl ApiGate {
+    pub(crate) fn new(budget: Budget, now: Now) -> Self {
+        let now_ms = now.millis();
+        let quarter = Budget {
+            per_second: budget.per_second.div_ceil(4),
+            max_in_flight: budget.max_in_flight.div_ceil(4),
+        };
+        Self {
+            now,
+            closed_until_ms: AtomicI64::new(i64::MIN),
+            all: Lane::new(budget, now_ms),
+            events: Lane::new(quarter, now_ms),
+        }
+    }
+
+    /// Admit one call now, or say why not (503 at once, with how long to wait).
+    pub(crate) fn admit(&self, caller: Caller) -> Result<Permit<'_>, VerifyError> {
+        let now = self.now.millis();
+        let closed_until = self.closed_until_ms.load(Ordering::Acquire);
+        if now < closed_until {
+            return Err(VerifyError::unavailable_for(
+                "session API asked to wait (rate limited)",
+                Some(seconds_until(now, closed_until)),
+            ));
+        }
+        let busy = |reason| VerifyError::unavailable_for(reason, Some(BUSY_RETRY_AFTER));
+        if caller == Caller::Event {
+            self.events.enter(now).map_err(busy)?;
+        }
+        if let Err(reason) = self.all.enter(now) {
+            if caller == Caller::Event {
+                self.events.leave();
+            }
+            return Err(busy(reason));
+        }
+        Ok(Permit { gate: self, caller })
     }
 
     /// The API asked us to wait `retry_after`: no call until then, for anyone.
@@ -152,32 +205,59 @@ mod tests {
         let (g, clock) = gate(100, 10);
         g.hold_off(Duration::from_secs(10));
         clock.advance(Duration::from_millis(2500));
-        let err = g.admit().err().unwrap();
+        let err = g.admit(Caller::Verification).err().unwrap();
         assert_eq!(err.retry_after(), Some(Duration::from_secs(8)));
         clock.advance(Duration::from_millis(7500));
-        assert!(g.admit().is_ok());
+        assert!(g.admit(Caller::Verification).is_ok());
     }
 
     #[test]
     fn in_flight_slots_are_returned_when_a_call_ends() {
         let (g, _) = gate(100, 2);
-        let a = g.admit().unwrap();
-        let _b = g.admit().unwrap();
-        assert!(g.admit().is_err());
+        let a = g.admit(Caller::Verification).unwrap();
+        let _b = g.admit(Caller::Verification).unwrap();
+        assert!(g.admit(Caller::Verification).is_err());
         drop(a);
-        assert!(g.admit().is_ok());
+        assert!(g.admit(Caller::Verification).is_ok());
     }
 
     #[test]
     fn the_rate_refills_with_time() {
         let (g, clock) = gate(5, 100);
         for _ in 0..5 {
-            assert!(g.admit().is_ok());
+            assert!(g.admit(Caller::Verification).is_ok());
         }
-        assert!(g.admit().is_err(), "one second's worth, then no more");
+        assert!(
+            g.admit(Caller::Verification).is_err(),
+            "one second's worth, then no more"
+        );
         clock.advance(Duration::from_millis(400));
-        assert!(g.admit().is_ok());
-        assert!(g.admit().is_ok());
-        assert!(g.admit().is_err());
+        assert!(g.admit(Caller::Verification).is_ok());
+        assert!(g.admit(Caller::Verification).is_ok());
+        assert!(g.admit(Caller::Verification).is_err());
+    }
+
+    #[test]
+    fn events_get_a_quarter_and_never_the_verifications_share() {
+        let (g, _) = gate(8, 100);
+        // Events take their quarter, then are refused while verifications still pass.
+        assert!(g.admit(Caller::Event).is_ok());
+        assert!(g.admit(Caller::Event).is_ok());
+        assert!(g.admit(Caller::Event).is_err());
+        for _ in 0..6 {
+            assert!(g.admit(Caller::Verification).is_ok());
+        }
+        // Events count against the whole too.
+        assert!(g.admit(Caller::Verification).is_err());
+        let (g, _) = gate(100, 4);
+        let _e = g.admit(Caller::Event).unwrap();
+        assert!(
+            g.admit(Caller::Event).is_err(),
+            "one event in flight of four"
+        );
+        let _v: Vec<_> = (0..3)
+            .map(|_| g.admit(Caller::Verification).unwrap())
+            .collect();
+        assert!(g.admit(Caller::Verification).is_err());
     }
 }

@@ -420,7 +420,9 @@ impl VerifierBuilder {
     /// to a second's worth at once). Beyond it a verification that needs the API answers
     /// `unavailable` (503, `Retry-After: 1`) at once instead of queueing, so one client
     /// flooding new tokens cannot use up the API key's rate limit at AuthRocket. Cached
-    /// sessions are not affected. At least 1.
+    /// sessions are not affected. Confirming AuthRocket's events takes at most a quarter of
+    /// this (and of [`api_max_in_flight`](Self::api_max_in_flight)); a delivery past it
+    /// answers 503 and AuthRocket retries it. At least 1.
     pub fn api_rate_limit(mut self, calls_per_second: u32) -> Self {
         self.api_budget.per_second = calls_per_second;
         self

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::api_gate::Caller;
 use crate::error::VerifyError;
 use crate::json;
 use crate::secret::Secret;
@@ -273,16 +274,19 @@ impl Events {
             EventErrorKind::Unavailable,
             "no session API is configured to confirm events (AUTHROCKET_URL, AUTHROCKET_API_KEY)",
         ))?;
-        let event: Event = api.get(&["events", &id]).await.map_err(|e| match e {
-            e if e == VerifyError::REVOKED => {
-                EventError::new(EventErrorKind::Unknown, "the API does not know this event")
-            }
-            e => EventError {
-                kind: EventErrorKind::Unavailable,
-                reason: "the event cannot be confirmed right now",
-                retry_after: e.retry_after(),
-            },
-        })?;
+        let event: Event = api
+            .get(Caller::Event, &["events", &id])
+            .await
+            .map_err(|e| match e {
+                e if e == VerifyError::REVOKED => {
+                    EventError::new(EventErrorKind::Unknown, "the API does not know this event")
+                }
+                e => EventError {
+                    kind: EventErrorKind::Unavailable,
+                    reason: "the event cannot be confirmed right now",
+                    retry_after: e.retry_after(),
+                },
+            })?;
         if event.id != id || event.object.as_deref().is_some_and(|o| o != "event") {
             return Err(EventError {
                 kind: EventErrorKind::Unavailable,

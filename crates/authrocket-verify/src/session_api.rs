@@ -25,7 +25,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::Deserialize;
 
-use crate::api_gate::{ApiGate, DEFAULT_HOLD_OFF};
+use crate::api_gate::{ApiGate, Caller, DEFAULT_HOLD_OFF};
 use crate::error::{ConfigError, VerifyError};
 use crate::http;
 use crate::json;
@@ -286,9 +286,10 @@ impl SessionApi {
     /// `revoked`, "no such object").
     pub(crate) async fn get<T: for<'de> Deserialize<'de>>(
         &self,
+        caller: Caller,
         segments: &[&str],
     ) -> Result<T, VerifyError> {
-        let _permit = self.gate.admit()?;
+        let _permit = self.gate.admit(caller)?;
         let url = http::join_path(&self.base, segments);
         let request = self.client.get(url).headers(self.headers.clone());
         let response = http::send_idempotent(request)
@@ -401,7 +402,7 @@ impl SessionApi {
         now: i64,
         with_user: bool,
     ) -> Result<Confirmed, VerifyError> {
-        let s: SessionObject = self.get(&["sessions", token]).await?;
+        let s: SessionObject = self.get(Caller::Verification, &["sessions", token]).await?;
         if s.object.as_deref().is_some_and(|o| o != "session") {
             return Err(VerifyError::unavailable(
                 "session API answered with another object",
@@ -424,7 +425,7 @@ impl SessionApi {
         let user = match (s.user, with_user, &user_id) {
             (Some(u), _, _) => Some(u),
             (None, true, Some(id)) if self.version == ApiVersion::V2 => {
-                Some(self.get(&["users", id]).await?)
+                Some(self.get(Caller::Verification, &["users", id]).await?)
             }
             _ => None,
         };

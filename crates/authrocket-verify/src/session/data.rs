@@ -8,6 +8,7 @@
 
 use crate::error::VerifyError;
 use crate::session::Generation;
+use crate::session::key::SessionKey;
 
 /// A range of the session's text; [`Span::NONE`] for an absent value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +145,8 @@ pub(crate) struct SessionData {
     pub(crate) custom: Option<Box<serde_json::Value>>,
     pub(crate) memberships: Box<[MembershipData]>,
     permissions: Box<[Span]>,
+    /// The session id's key, for the revocation check.
+    session_key: Option<SessionKey>,
 }
 
 fn too_large() -> VerifyError {
@@ -224,6 +227,7 @@ impl SessionData {
             custom: draft.custom.cloned().map(Box::new),
             memberships: stored.into_boxed_slice(),
             permissions: permissions.into_boxed_slice(),
+            session_key: draft.session_id.map(SessionKey::of),
         })
     }
 
@@ -245,6 +249,10 @@ impl SessionData {
 
     pub(crate) fn session_id(&self) -> Option<&str> {
         self.field(Field::SessionId)
+    }
+
+    pub(crate) fn session_key(&self) -> Option<SessionKey> {
+        self.session_key
     }
 
     pub(crate) fn issued_at(&self) -> Option<i64> {
@@ -273,6 +281,7 @@ impl SessionData {
         let mut text = Text(String::from(std::mem::take(&mut self.text)));
         self.fields[Field::SessionId as usize] = text.push(Some(id))?;
         self.text = text.0.into_boxed_str();
+        self.session_key = Some(SessionKey::of(id));
         Ok(self)
     }
 }

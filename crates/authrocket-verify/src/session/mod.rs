@@ -6,6 +6,7 @@
 //! into it, built on demand (they are `Copy` and cost nothing to make).
 
 mod data;
+mod key;
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use serde::ser::{SerializeSeq, SerializeStruct};
 
 pub(crate) use data::{Draft, DraftMembership, SessionData};
 use data::{Field, MembershipData, Span};
+pub(crate) use key::SessionKey;
 
 /// A verified AuthRocket session.
 ///
@@ -205,6 +207,11 @@ impl Session {
     /// The session id (`kss_…`): `sid` (v2) or `tk` (v1), when the token carries one.
     pub fn session_id(&self) -> Option<&str> {
         self.inner.session_id()
+    }
+
+    /// The session id's key, for the revocation check.
+    pub(crate) fn session_key(&self) -> Option<SessionKey> {
+        self.inner.session_key()
     }
 
     /// The realm id (`rl_…`): `rid` (v2) or `aud` (v1), when known.

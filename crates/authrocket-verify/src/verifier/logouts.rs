@@ -5,7 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::events::{Effect, EventError, EventOutcome, UNKNOWN_EXPIRY};
-use crate::session::Session;
+use crate::session::{Session, SessionKey};
 use crate::verifier::Verifier;
 
 impl Verifier {
@@ -28,7 +28,7 @@ impl Verifier {
         let until_ms = expires_at
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        self.revoke_until(session_id, until_ms);
+        self.revoke_until(SessionKey::of(session_id), until_ms);
     }
 
     /// Refuse this verified `session` from now on, on every verification path, until it
@@ -44,10 +44,10 @@ impl Verifier {
     /// # }
     /// ```
     pub fn revoke(&self, session: &Session) -> bool {
-        let Some(sid) = session.session_id() else {
+        let Some(key) = session.session_key() else {
             return false;
         };
-        self.revoke_until(sid, self.expiry_ms(session.expires_at()));
+        self.revoke_until(key, self.expiry_ms(session.expires_at()));
         true
     }
 
@@ -64,10 +64,10 @@ impl Verifier {
         }
     }
 
-    fn revoke_until(&self, session_id: &str, expires_ms: i64) {
+    fn revoke_until(&self, key: SessionKey, expires_ms: i64) {
         let p = &*self.inner;
         let until = expires_ms.saturating_add(p.leeway_ms);
-        p.revocations.insert(session_id, until, p.now.millis());
+        p.revocations.insert(key, until, p.now.millis());
     }
 
     /// How many sessions are revoked and not yet expired.
@@ -130,7 +130,7 @@ impl Verifier {
                 session_id,
                 expires_at,
             } => {
-                self.revoke_until(&session_id, self.expiry_ms(expires_at));
+                self.revoke_until(SessionKey::of(&session_id), self.expiry_ms(expires_at));
                 EventOutcome::Applied
             }
             Effect::Forget { user_id } => {
@@ -147,10 +147,10 @@ impl Verifier {
 
     /// Whether `session` was revoked.
     pub(crate) fn is_revoked(&self, session: &Session) -> bool {
-        session.session_id().is_some_and(|sid| {
+        session.session_key().is_some_and(|key| {
             self.inner
                 .revocations
-                .contains(sid, self.inner.now.millis())
+                .contains(key, self.inner.now.millis())
         })
     }
 }
