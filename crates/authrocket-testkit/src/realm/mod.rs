@@ -375,6 +375,20 @@ impl FakeRealm {
     /// Post every event from now on to `url` (a webhook), e.g.
     /// `http://127.0.0.1:8080/authrocket/events`; a secret may ride in the path or as
     /// `http://:secret@host/…` (basic auth). Deliveries go out one at a time, in order.
+    ///
+    /// ```
+    /// # async fn run() {
+    /// use authrocket_testkit::FakeRealm;
+    ///
+    /// let realm = FakeRealm::start().await;
+    /// realm.deliver_events_to("http://127.0.0.1:3000/authrocket/events");
+    /// let ann = realm.login("ann@example.com");
+    /// realm.revoke(&ann); // session.deleted goes out
+    /// let deliveries = realm.wait_for_deliveries(1).await;
+    /// assert_eq!(deliveries[0].event_type, "session.deleted");
+    /// println!("the app answered {:?}", deliveries[0].status);
+    /// # }
+    /// ```
     pub fn deliver_events_to(&self, url: impl Into<String>) {
         self.lock().webhooks.add_target(url.into());
     }
