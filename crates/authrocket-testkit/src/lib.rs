@@ -5,6 +5,8 @@
 //! * [`FakeRealm`] serves a whole AuthRocket realm on `127.0.0.1`: JWKS, the v1 and v2
 //!   session and event APIs, LoginRocket login/logout pages, revocation, key rotation,
 //!   webhook deliveries of its events, and fault injection, with request counters.
+//! * [`capture_logs`] keeps everything the test binary logs, to prove what is (and is not)
+//!   in it.
 //!
 //! ```
 //! use authrocket_testkit::{bad, SigningKey, TokenBuilder};
@@ -19,11 +21,13 @@
 
 mod clock;
 mod keys;
+mod logs;
 mod realm;
 mod token;
 
 pub use clock::ManualClock;
 pub use keys::SigningKey;
+pub use logs::{CapturedLogs, capture_logs};
 pub use realm::{
     Delivery, FakeOrg, FakeRealm, FakeRealmBuilder, FakeUser, Fault, Login, WebhookFault,
 };

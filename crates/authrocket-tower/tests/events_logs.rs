@@ -2,48 +2,15 @@
 //! session an event ends, not the shared secret, not the API key. One process-wide subscriber
 //! at TRACE level sees everything this binary logs (a scoped one would miss other threads).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use authrocket_testkit::{FakeRealm, Fault, WebhookFault};
 use authrocket_tower::EventReceiver;
 use authrocket_verify::{Verifier, VerifyMode};
 use axum::Router;
 
-/// A `tracing` writer that keeps everything written.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let writer = captured.clone();
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .init();
-            captured
-        })
-        .clone()
-}
-
 #[tokio::test]
 async fn no_token_secret_or_api_key_in_any_log_line_or_answer() {
     const SECRET: &str = "whsec_never_logged_8c1f";
-    let captured = logs();
+    let captured = authrocket_testkit::capture_logs();
     for mode in [VerifyMode::Offline, VerifyMode::Online, VerifyMode::Hybrid] {
         let realm = FakeRealm::start().await;
         let verifier = Verifier::builder()
@@ -139,11 +106,5 @@ async fn no_token_secret_or_api_key_in_any_log_line_or_answer() {
                 "{mode:?}: a secret in the logs:\n{text}"
             );
         }
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }

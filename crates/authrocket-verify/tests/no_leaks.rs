@@ -1,21 +1,8 @@
-//! Secrets and tokens never appear in `Debug`, `Display`, error text or logs.
+//! Secrets and tokens never appear in `Debug`, `Display`, error text or logs (one
+//! process-wide subscriber at TRACE: every thread's lines).
 
 use authrocket_testkit::{FakeRealm, SigningKey, TokenBuilder, bad};
 use authrocket_verify::Verifier;
-
-mod common;
-use common::Captured;
-
-fn capture_trace() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
-}
 
 /// Every way a value could leak: the token, its signature, the secret.
 fn assert_absent(haystack: &str, secrets: &[&str]) {
@@ -30,7 +17,7 @@ async fn errors_debug_and_logs_never_contain_tokens_or_secrets() {
     let secret = "jsk_never_print_this_secret_0123456789";
     let key = SigningKey::hs256(secret);
     let v = Verifier::builder().jwt_key(secret).build().unwrap();
-    let (logs, _guard) = capture_trace();
+    let logs = authrocket_testkit::capture_logs();
 
     let good = TokenBuilder::v2("usr_leak").sign(&key);
     let bad_tokens = [
@@ -86,7 +73,7 @@ async fn jwks_failures_log_no_urls_with_secrets() {
         .loginrocket_url(realm.loginrocket_url())
         .build()
         .unwrap();
-    let (logs, _guard) = capture_trace();
+    let logs = authrocket_testkit::capture_logs();
     let token = realm.login("frank@example.com").token;
     realm.fail_next(1, authrocket_testkit::Fault::Status(500));
     let err = v.verify(&token).await.unwrap_err();

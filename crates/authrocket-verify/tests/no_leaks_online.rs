@@ -1,34 +1,14 @@
 //! With everything logged at TRACE — ours, reqwest's, hyper's, through `tracing` and `log` —
 //! no token and no API key appears, whatever the session API does.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use authrocket_testkit::{FakeRealm, Fault};
 use authrocket_verify::{Verifier, VerifyMode};
 
-mod common;
-use common::Captured;
-
-fn global_trace_capture() -> Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let writer = captured.clone();
-            tracing_subscriber::fmt()
-                .with_env_filter("trace")
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .init(); // also routes the `log` crate (reqwest, hyper-util) into it
-            captured
-        })
-        .clone()
-}
-
 #[tokio::test]
 async fn trace_logs_hold_no_token_and_no_api_key() {
-    let logs = global_trace_capture();
+    let logs = authrocket_testkit::capture_logs();
     let realm = FakeRealm::builder().embed_user(false).start().await;
     let api_key = realm.api_key();
     let build = |mode| {

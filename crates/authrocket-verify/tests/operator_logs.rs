@@ -3,30 +3,10 @@
 //! process-wide subscriber (scoped ones race with parallel tests), so each looks for
 //! messages only it causes.
 
-use std::sync::OnceLock;
-
+use authrocket_testkit::capture_logs as logs;
 use authrocket_testkit::{FakeRealm, Fault, SigningKey, TokenBuilder};
 use authrocket_verify::{Verifier, VerifyMode};
 use serde_json::json;
-
-mod common;
-use common::Captured;
-
-fn logs() -> Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let writer = captured.clone();
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .init();
-            captured
-        })
-        .clone()
-}
 
 #[tokio::test]
 async fn a_foreign_aud_is_logged_with_the_hint_the_client_is_not_given() {
