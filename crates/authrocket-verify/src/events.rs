@@ -248,7 +248,8 @@ impl Events {
         applied.0.contains(id)
     }
 
-    fn remember(&self, id: &str) {
+    /// Remember `id` as applied.
+    pub(crate) fn applied(&self, id: &str) {
         let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
         let (set, order) = &mut *applied;
         if set.insert(id.into()) {
@@ -295,11 +296,6 @@ impl Events {
             });
         }
         Ok(Some((id, event.effect())))
-    }
-
-    /// Remember `id` as applied.
-    pub(crate) fn applied(&self, id: &str) {
-        self.remember(id);
     }
 }
 
