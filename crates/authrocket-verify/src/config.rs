@@ -24,6 +24,9 @@
 //! | `AUTHROCKET_APP_URL` | [`app_url`](VerifierBuilder::app_url) | — (only a loopback `Host` is trusted) |
 //! | `AUTHROCKET_TRUSTED_PROXIES` | [`trusted_proxies`](VerifierBuilder::trusted_proxies) | none |
 //! | `AUTHROCKET_EVENTS_SECRET` | [`events_secret`](VerifierBuilder::events_secret) | none (deliveries are confirmed with the API either way) |
+//! | `AUTHROCKET_REDIS_URL` | `redis_url` (cargo feature `redis`) | none: each instance alone |
+//! | `AUTHROCKET_REDIS_TIMEOUT_MS` | `redis_timeout` (cargo feature `redis`) | 50 ms |
+//! | `AUTHROCKET_REDIS_SECRET` | `redis_secret` (cargo feature `redis`) | derived from the API key |
 //! | — | [`revocation_capacity`](VerifierBuilder::revocation_capacity) | 1 000 000 sessions |
 //! | — | [`max_token_len`](VerifierBuilder::max_token_len) | 8 KiB |
 //! | — | [`require_exp`](VerifierBuilder::require_exp) | `true` |
@@ -125,6 +128,10 @@ pub struct VerifierBuilder {
     pub(crate) trusted_proxies: Vec<String>,
     pub(crate) revocation_capacity: usize,
     pub(crate) events_secret: Option<Secret>,
+    /// The fleet tier: Redis URL, deadline per call, key of the verdicts' integrity tags.
+    pub(crate) redis_url: Option<Secret>,
+    pub(crate) redis_timeout: Duration,
+    pub(crate) redis_secret: Option<Secret>,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -156,6 +163,9 @@ impl fmt::Debug for VerifierBuilder {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("revocation_capacity", &self.revocation_capacity)
             .field("events_secret", &self.events_secret)
+            .field("redis_url", &self.redis_url)
+            .field("redis_timeout", &self.redis_timeout)
+            .field("redis_secret", &self.redis_secret)
             .finish()
     }
 }
@@ -186,6 +196,9 @@ impl Default for VerifierBuilder {
             trusted_proxies: Vec::new(),
             revocation_capacity: crate::revocation::DEFAULT_CAPACITY,
             events_secret: None,
+            redis_url: None,
+            redis_timeout: Duration::from_millis(50),
+            redis_secret: None,
         }
     }
 }
@@ -212,6 +225,9 @@ pub const ENV_VARS: &[&str] = &[
     "AUTHROCKET_APP_URL",
     "AUTHROCKET_TRUSTED_PROXIES",
     "AUTHROCKET_EVENTS_SECRET",
+    "AUTHROCKET_REDIS_URL",
+    "AUTHROCKET_REDIS_TIMEOUT_MS",
+    "AUTHROCKET_REDIS_SECRET",
 ];
 
 fn seconds(variable: &'static str, value: &str) -> Result<Duration, ConfigError> {
@@ -320,6 +336,12 @@ impl VerifierBuilder {
         }
         if let Some(v) = get("AUTHROCKET_API_MAX_IN_FLIGHT") {
             b.api_budget.max_in_flight = count("AUTHROCKET_API_MAX_IN_FLIGHT", &v, "calls")?;
+        }
+        b.redis_url = get("AUTHROCKET_REDIS_URL").map(Secret);
+        b.redis_secret = get("AUTHROCKET_REDIS_SECRET").map(Secret);
+        if let Some(v) = get("AUTHROCKET_REDIS_TIMEOUT_MS") {
+            let ms = count("AUTHROCKET_REDIS_TIMEOUT_MS", &v, "milliseconds")?;
+            b.redis_timeout = Duration::from_millis(u64::from(ms));
         }
         Ok(b)
     }
@@ -493,6 +515,46 @@ impl VerifierBuilder {
     /// soonest makes room (with a warning, once).
     pub fn revocation_capacity(mut self, sessions: usize) -> Self {
         self.revocation_capacity = sessions;
+        self
+    }
+
+    /// Share revocations and verified sessions with the other instances of the app through
+    /// the Redis at `url` (`AUTHROCKET_REDIS_URL`, e.g. `redis://10.0.0.5:6379/0`;
+    /// `rediss://` for TLS is not built in). Redis is a cache, never an authority: an error
+    /// or a slow answer is a miss and the instance carries on alone. The URL (which may hold
+    /// a password) is never printed. See [`fleet`](crate::fleet) for what is shared.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), authrocket_verify::ConfigError> {
+    /// let verifier = authrocket_verify::Verifier::builder()
+    ///     .authrocket_url("https://example.authrocket.com/v2")
+    ///     .api_key("ks_example")
+    ///     .redis_url("redis://127.0.0.1:6379/0")
+    ///     .build()?; // connects in the background; works alone until Redis answers
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_url(mut self, url: impl Into<String>) -> Self {
+        self.redis_url = Some(Secret(url.into()));
+        self
+    }
+
+    /// How long a Redis call may take before it counts as a miss
+    /// (`AUTHROCKET_REDIS_TIMEOUT_MS`, default 50 ms).
+    #[cfg(feature = "redis")]
+    pub fn redis_timeout(mut self, timeout: Duration) -> Self {
+        self.redis_timeout = timeout;
+        self
+    }
+
+    /// The key of the integrity tags on verified sessions kept in Redis
+    /// (`AUTHROCKET_REDIS_SECRET`, at least 32 characters). By default it is derived from the
+    /// API key, so every instance with the same API key agrees on it; Redis never sees it,
+    /// so whoever can write to Redis cannot create a session. Never printed.
+    #[cfg(feature = "redis")]
+    pub fn redis_secret(mut self, secret: impl Into<String>) -> Self {
+        self.redis_secret = Some(Secret(secret.into()));
         self
     }
 

@@ -11,10 +11,12 @@ use crate::clock::Now;
 use crate::config::{VerifierBuilder, VerifyMode};
 use crate::error::ConfigError;
 use crate::events::Events;
+use crate::fleet::{Fleet, FleetSettings};
 use crate::http;
 use crate::jwks::Jwks;
 use crate::keys;
 use crate::revocation::Revocations;
+use crate::secret::Secret;
 use crate::session_api::{ApiSettings, SessionApi};
 use crate::strategy::{Keys, Offline, Strategy};
 
@@ -30,6 +32,8 @@ pub(crate) struct Parts {
     pub(crate) now: Now,
     pub(crate) revocations: Revocations,
     pub(crate) events: Events,
+    /// The fleet tier, when Redis is configured.
+    pub(crate) fleet: Option<Fleet>,
     /// The leeway, in milliseconds: revocations last until `expires_at` plus this.
     pub(crate) leeway_ms: i64,
 }
@@ -70,6 +74,42 @@ fn mode(b: &VerifierBuilder, has_keys: bool) -> Result<VerifyMode, ConfigError> 
         )),
         mode => Ok(mode),
     }
+}
+
+/// The fleet tier for `b`: sessions are shared when they come from the session API and are
+/// cached, sealed with `AUTHROCKET_REDIS_SECRET` or else a key derived from the API key.
+fn fleet(b: &VerifierBuilder, url: &Secret, policy: Policy) -> Result<Fleet, ConfigError> {
+    let shares = policy.uses_api && !b.cache_ttl.is_zero();
+    let seal_secret = match (&b.redis_secret, &b.api_key) {
+        (Some(secret), _) if secret.0.trim().len() < 32 => {
+            return Err(ConfigError::invalid(
+                "AUTHROCKET_REDIS_SECRET",
+                "must be at least 32 characters",
+            ));
+        }
+        (Some(secret), _) => Some(secret.0.trim()),
+        (None, Some(key)) if !key.0.trim().is_empty() => Some(key.0.trim()),
+        (None, _) if shares => {
+            return Err(ConfigError::invalid(
+                "AUTHROCKET_REDIS_SECRET",
+                "is needed to seal shared sessions when there is no AUTHROCKET_API_KEY",
+            ));
+        }
+        (None, _) => None,
+    };
+    let site = b
+        .authrocket_url
+        .as_deref()
+        .or(b.loginrocket_url.as_deref())
+        .unwrap_or_default();
+    Fleet::new(FleetSettings {
+        url,
+        timeout: b.redis_timeout,
+        realm: b.realm.as_deref(),
+        site,
+        seal_secret: seal_secret.filter(|_| shares),
+        ttl: b.cache_ttl,
+    })
 }
 
 /// Check `b` and build the parts of a verifier. Makes no network request.
@@ -166,7 +206,12 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
         uses_api: strategy.uses_api(),
         capacity: b.cache_capacity,
     };
+    let fleet = match &b.redis_url {
+        Some(url) => Some(fleet(&b, url, policy)?),
+        None => None,
+    };
     Ok(Parts {
+        fleet,
         cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(policy, now.clone())),
         strategy,
         flights: Flights::default(),

@@ -42,8 +42,8 @@ use crate::session::Session;
 use admission::{SecondSight, Usefulness};
 pub(crate) use flight::Flights;
 use hot::Hot;
-pub(crate) use store::Digest;
-use store::{Found, Store, digest, tail_key};
+pub(crate) use store::{Digest, digest};
+use store::{Found, Store, tail_key};
 
 /// How verdicts are kept: fixed when the verifier is built.
 #[derive(Debug, Clone, Copy)]
@@ -221,22 +221,36 @@ impl Cache {
 
     /// Keep what verifying `token` concluded, as the policy says: a session (offline: from
     /// its second sight on), or the session API's 404. Anything else is not kept.
+    /// Returns until when a stored session may be reused (Unix milliseconds).
     pub(crate) fn store(
+        &self,
+        token: &str,
+        miss: Miss,
+        verdict: &Result<Session, VerifyError>,
+    ) -> Option<i64> {
+        self.store_until(token, miss, verdict, i64::MAX)
+    }
+
+    /// [`store`](Self::store), reusing a session no later than `until_ms` (one verified by
+    /// another instance keeps the deadline it was given there).
+    pub(crate) fn store_until(
         &self,
         token: &str,
         mut miss: Miss,
         verdict: &Result<Session, VerifyError>,
-    ) {
+        until_ms: i64,
+    ) -> Option<i64> {
         let now = self.now.millis();
         match verdict {
             Ok(session) => {
                 if let Some((second_sight, _)) = &self.admission {
                     // The note is taken on every sight; a bypassed store is not filled.
                     if !second_sight.seen_before(miss.key) || !miss.consulted {
-                        return;
+                        return None;
                     }
                 }
-                let until = deadline(now, self.policy.lifetime(miss.key, session, now));
+                let until =
+                    deadline(now, self.policy.lifetime(miss.key, session, now)).min(until_ms);
                 let digest = miss.digest(token);
                 let evicted = self
                     .sessions
@@ -245,13 +259,15 @@ impl Cache {
                     usefulness.evicted(was_used);
                 }
                 self.hot.put(token, session, until);
+                Some(until)
             }
             Err(VerifyError::REVOKED) if self.policy.remembers_rejections() => {
                 let until = deadline(now, self.policy.negative_ttl);
                 self.rejected
                     .insert(miss.key, miss.digest(token), (), until, now);
+                None
             }
-            Err(_) => {}
+            Err(_) => None,
         }
     }
 }

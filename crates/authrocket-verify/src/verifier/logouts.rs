@@ -5,7 +5,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::events::{Effect, EventError, EventOutcome, UNKNOWN_EXPIRY};
+use crate::fleet::Listener;
 use crate::session::{Session, SessionKey};
+use crate::setup::Parts;
 use crate::verifier::Verifier;
 
 impl Verifier {
@@ -28,7 +30,7 @@ impl Verifier {
         let until_ms = expires_at
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        self.revoke_until(SessionKey::of(session_id), until_ms);
+        self.revoke_until(session_id, until_ms);
     }
 
     /// Refuse this verified `session` from now on, on every verification path, until it
@@ -44,10 +46,10 @@ impl Verifier {
     /// # }
     /// ```
     pub fn revoke(&self, session: &Session) -> bool {
-        let Some(key) = session.session_key() else {
+        let Some(id) = session.session_id() else {
             return false;
         };
-        self.revoke_until(key, self.expiry_ms(session.expires_at()));
+        self.revoke_until(id, self.expiry_ms(session.expires_at()));
         true
     }
 
@@ -64,10 +66,14 @@ impl Verifier {
         }
     }
 
-    fn revoke_until(&self, key: SessionKey, expires_ms: i64) {
+    /// Revoke `session_id` here and, with a fleet tier, on every instance.
+    fn revoke_until(&self, session_id: &str, expires_ms: i64) {
         let p = &*self.inner;
         let until = expires_ms.saturating_add(p.leeway_ms);
-        p.revocations.insert(key, until, p.now.millis());
+        p.revoked(session_id, until);
+        if let Some(fleet) = &p.fleet {
+            fleet.revoked(session_id, until, p.now.millis());
+        }
     }
 
     /// How many sessions are revoked and not yet expired.
@@ -130,12 +136,14 @@ impl Verifier {
                 session_id,
                 expires_at,
             } => {
-                self.revoke_until(SessionKey::of(&session_id), self.expiry_ms(expires_at));
+                self.revoke_until(&session_id, self.expiry_ms(expires_at));
                 EventOutcome::Applied
             }
             Effect::Forget { user_id } => {
-                if let Some(cache) = &self.inner.cache {
-                    cache.forget_user(&user_id);
+                let p = &*self.inner;
+                p.forgotten(&user_id);
+                if let Some(fleet) = &p.fleet {
+                    fleet.forgotten(&user_id, p.now.millis());
                 }
                 EventOutcome::Applied
             }
@@ -152,5 +160,23 @@ impl Verifier {
                 .revocations
                 .contains(key, self.inner.now.millis())
         })
+    }
+}
+
+/// What the fleet tier hands over: announcements of other instances, applied here only.
+impl Listener for Parts {
+    fn revoked(&self, session_id: &str, until_ms: i64) {
+        self.revocations
+            .insert(SessionKey::of(session_id), until_ms, self.now.millis());
+    }
+
+    fn forgotten(&self, user_id: &str) {
+        if let Some(cache) = &self.cache {
+            cache.forget_user(user_id);
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.now.millis()
     }
 }

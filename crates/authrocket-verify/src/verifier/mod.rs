@@ -5,14 +5,14 @@
 //! keeps.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use tracing::Instrument;
 
 mod access;
 mod logouts;
 
-use crate::cache::Lookup;
+use crate::cache::{Lookup, Miss};
 use crate::config::VerifierBuilder;
 use crate::error::{ConfigError, VerifyError};
 use crate::jwt::Compact;
@@ -57,9 +57,13 @@ impl VerifierBuilder {
     /// # Ok::<(), authrocket_verify::ConfigError>(())
     /// ```
     pub fn build(self) -> Result<Verifier, ConfigError> {
-        Ok(Verifier {
-            inner: Arc::new(setup::compile(self)?),
-        })
+        let inner = Arc::new(setup::compile(self)?);
+        if let Some(fleet) = &inner.fleet {
+            // The fleet's task hands announcements to the verifier for as long as it lives.
+            let listener: Weak<Parts> = Arc::downgrade(&inner);
+            fleet.start(listener);
+        }
+        Ok(Verifier { inner })
     }
 }
 
@@ -150,14 +154,50 @@ impl Verifier {
         let flight = move || -> futures_util::future::BoxFuture<'static, _> {
             Box::pin(async move {
                 let compact = Compact::split(&owned, verifier.inner.max_token_len)?;
-                let verdict = verifier.fresh(&owned, compact).await;
-                if let Some(cache) = &verifier.inner.cache {
-                    cache.store(&owned, miss, &verdict);
-                }
-                verdict
+                verifier.decide(&owned, compact, miss).await
             })
         };
         parts.flights.run(miss.digest(token), flight).await
+    }
+
+    /// An in-process miss the session API decides: the fleet's copy when another instance
+    /// verified the token, else the strategy (its session then kept for the fleet too).
+    async fn decide(
+        &self,
+        token: &str,
+        compact: Compact<'_>,
+        mut miss: Miss,
+    ) -> Result<Session, VerifyError> {
+        let parts = &*self.inner;
+        let Some(cache) = &parts.cache else {
+            return self.fresh(token, compact).await;
+        };
+        let digest = miss.digest(token);
+        if let Some(fleet) = &parts.fleet {
+            if let Some((session, until)) = fleet.verdict(&digest, parts.now.millis()).await {
+                let verdict = self.unless_revoked(session);
+                cache.store_until(token, miss, &verdict, until);
+                return verdict;
+            }
+        }
+        let verdict = self.fresh(token, compact).await;
+        let until = cache.store(token, miss, &verdict);
+        if let (Some(fleet), Some(until), Ok(session)) = (&parts.fleet, until, &verdict) {
+            fleet.share(&digest, session, until, parts.now.millis());
+        }
+        verdict
+    }
+
+    /// What the fleet tier has done, when Redis is configured (`AUTHROCKET_REDIS_URL`,
+    /// cargo feature `redis`); `None` otherwise.
+    ///
+    /// ```
+    /// let verifier = authrocket_verify::Verifier::builder().jwt_key("jsk_example").build()?;
+    /// assert!(verifier.fleet_stats().is_none());
+    /// # Ok::<(), authrocket_verify::ConfigError>(())
+    /// ```
+    pub fn fleet_stats(&self) -> Option<crate::FleetStats> {
+        self.inner.fleet.as_ref().map(|f| f.stats())
     }
 
     /// Verify with the strategy, without the cache (a revoked session included).
