@@ -23,6 +23,8 @@ mod clock;
 mod keys;
 mod logs;
 mod realm;
+mod redis_server;
+mod slow_proxy;
 mod token;
 
 pub use clock::ManualClock;
@@ -31,6 +33,8 @@ pub use logs::{CapturedLogs, capture_logs};
 pub use realm::{
     Delivery, FakeOrg, FakeRealm, FakeRealmBuilder, FakeUser, Fault, Login, WebhookFault,
 };
+pub use redis_server::RedisServer;
+pub use slow_proxy::SlowProxy;
 pub use token::{ISSUER, TokenBuilder, b64url, bad, now};
 
 /// A random AuthRocket-style id: `prefix` followed by 22 base62 characters.

@@ -79,6 +79,9 @@ pub struct FleetStats {
     pub published: u64,
     /// Revocations announced by any instance (this one included) and applied here.
     pub received: u64,
+    /// Revocations this instance holds until Redis answers again, to store and announce
+    /// them then.
+    pub pending: u64,
     /// Times the stored revocation set was loaded (at start and after each reconnection).
     pub reloads: u64,
     /// Whether the last call to Redis succeeded.

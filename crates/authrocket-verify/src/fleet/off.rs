@@ -28,7 +28,7 @@ impl Fleet {
         match *self {}
     }
 
-    pub(crate) fn share(&self, _: &Digest, _: &Session, _: i64, _: i64) {
+    pub(crate) async fn share(&self, _: &Digest, _: &Session, _: i64, _: i64) {
         match *self {}
     }
 

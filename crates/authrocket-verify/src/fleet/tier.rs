@@ -192,9 +192,16 @@ impl Fleet {
     }
 
     /// Keep `session`, just verified for the token whose SHA-256 is `digest`, for the other
-    /// instances until `until_ms`. In the background: the request does not wait.
-    pub(crate) fn share(&self, digest: &Digest, session: &Session, until_ms: i64, now_ms: i64) {
-        let inner = &self.inner;
+    /// instances until `until_ms`. Awaited (within the deadline) so that the next instance
+    /// asked for this token finds it.
+    pub(crate) async fn share(
+        &self,
+        digest: &Digest,
+        session: &Session,
+        until_ms: i64,
+        now_ms: i64,
+    ) {
+        let inner = &*self.inner;
         let Some(seal) = &inner.seal else { return };
         let ttl = until_ms.saturating_sub(now_ms);
         if ttl <= 0 || !inner.health.allows(now_ms) {
@@ -204,16 +211,13 @@ impl Fleet {
             return;
         };
         let key = inner.names.verdict(digest);
-        let task = Arc::clone(inner);
-        inner.runtime.spawn(async move {
-            let mut conn = task.conn.clone();
-            let options = SetOptions::default()
-                .with_expiration(SetExpiry::PX(u64::try_from(ttl).unwrap_or(u64::MAX)));
-            let set = async move { conn.set_options::<_, _, ()>(key, value, options).await };
-            if task.call(now_ms, task.deadline, set).await.is_some() {
-                bump(&task.counters.shared);
-            }
-        });
+        let mut conn = inner.conn.clone();
+        let options = SetOptions::default()
+            .with_expiration(SetExpiry::PX(u64::try_from(ttl).unwrap_or(u64::MAX)));
+        let set = async move { conn.set_options::<_, _, ()>(key, value, options).await };
+        if inner.call(now_ms, inner.deadline, set).await.is_some() {
+            bump(&inner.counters.shared);
+        }
     }
 
     /// Store and announce a revocation of `session_id` until `until_ms` (leeway included).
@@ -261,6 +265,11 @@ impl Fleet {
             published: get(&c.published),
             received: get(&c.received),
             reloads: get(&c.reloads),
+            pending: self
+                .inner
+                .pending
+                .lock()
+                .map_or(0, |p| u64::try_from(p.len()).unwrap_or(u64::MAX)),
             connected: self.inner.health.is_ok()
                 && !self.inner.disconnected.load(Ordering::Relaxed),
         }

@@ -44,6 +44,7 @@ impl fmt::Debug for Verifier {
             .field("strategy", &self.inner.strategy)
             .field("max_token_len", &self.inner.max_token_len)
             .field("cache", &self.inner.cache)
+            .field("fleet", &self.inner.fleet)
             .finish_non_exhaustive()
     }
 }
@@ -183,7 +184,9 @@ impl Verifier {
         let verdict = self.fresh(token, compact).await;
         let until = cache.store(token, miss, &verdict);
         if let (Some(fleet), Some(until), Ok(session)) = (&parts.fleet, until, &verdict) {
-            fleet.share(&digest, session, until, parts.now.millis());
+            fleet
+                .share(&digest, session, until, parts.now.millis())
+                .await;
         }
         verdict
     }
