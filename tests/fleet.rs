@@ -157,6 +157,37 @@ async fn a_session_verified_by_one_instance_costs_the_others_no_api_call() {
 }
 
 #[tokio::test]
+async fn a_new_token_arriving_at_three_instances_at_once_costs_one_api_call() {
+    let redis = RedisServer::start();
+    let realm = FakeRealm::start().await;
+    let fleet: Vec<Verifier> = (0..3)
+        .map(|_| online(&realm, &redis.url()).build().unwrap())
+        .collect();
+    for v in &fleet {
+        ready(v).await;
+    }
+    for i in 0..20 {
+        let login = realm.login(&format!("user{i}@example.com"));
+        let all = fleet.iter().map(|v| v.verify(&login.token));
+        for session in futures_util::future::join_all(all).await {
+            assert_eq!(session.unwrap().user_id(), login.user.id);
+        }
+        assert_eq!(realm.requests("/v2/sessions"), i + 1, "token {i}");
+    }
+    let waited: u64 = fleet.iter().map(|v| stats(v).waited).sum();
+    assert!(waited >= 1, "some waited for another's answer");
+
+    // A token the API refuses: the one that asked lets the others go on at once, and they
+    // ask themselves (a refusal is not shared).
+    let gone = realm.login("gone@example.com");
+    realm.revoke(&gone);
+    let all = fleet.iter().map(|v| v.verify(&gone.token));
+    for verdict in futures_util::future::join_all(all).await {
+        assert_eq!(verdict.unwrap_err().code(), "revoked");
+    }
+}
+
+#[tokio::test]
 async fn a_session_written_to_redis_by_anyone_else_is_refused() {
     let redis = RedisServer::start();
     let realm = FakeRealm::start().await;
@@ -299,7 +330,10 @@ async fn a_slow_redis_is_a_miss_and_the_api_answers() {
     );
     let s = stats(&slow);
     assert_eq!((s.hits, s.shared), (0, 0), "{s:?}");
-    assert_eq!(s.errors, 2, "the lookup and the write each missed the deadline: {s:?}");
+    assert_eq!(
+        s.errors, 2,
+        "the lookup and the write each missed the deadline: {s:?}"
+    );
 
     proxy.set_delay(Duration::ZERO);
     // The instance pings Redis in the background until it answers in time again.

@@ -78,7 +78,12 @@ fn mode(b: &VerifierBuilder, has_keys: bool) -> Result<VerifyMode, ConfigError> 
 
 /// The fleet tier for `b`: sessions are shared when they come from the session API and are
 /// cached, sealed with `AUTHROCKET_REDIS_SECRET` or else a key derived from the API key.
-fn fleet(b: &VerifierBuilder, url: &Secret, policy: Policy) -> Result<Fleet, ConfigError> {
+fn fleet(
+    b: &VerifierBuilder,
+    url: &Secret,
+    policy: Policy,
+    now: Now,
+) -> Result<Fleet, ConfigError> {
     let shares = policy.uses_api && !b.cache_ttl.is_zero();
     let seal_secret = match (&b.redis_secret, &b.api_key) {
         (Some(secret), _) if secret.0.trim().len() < 32 => {
@@ -109,6 +114,8 @@ fn fleet(b: &VerifierBuilder, url: &Secret, policy: Policy) -> Result<Fleet, Con
         site,
         seal_secret: seal_secret.filter(|_| shares),
         ttl: b.cache_ttl,
+        api_timeout: b.api_timeout,
+        now,
     })
 }
 
@@ -207,7 +214,7 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
         capacity: b.cache_capacity,
     };
     let fleet = match &b.redis_url {
-        Some(url) => Some(fleet(&b, url, policy)?),
+        Some(url) => Some(fleet(&b, url, policy, now.clone())?),
         None => None,
     };
     Ok(Parts {

@@ -50,6 +50,12 @@ impl Names {
         format!("authrocket:{}:session:{}", self.namespace, hex(digest))
     }
 
+    /// The key an instance sets while it asks the session API about the token whose SHA-256
+    /// is `digest`, so the others wait for its answer instead of asking too.
+    pub(crate) fn claim(&self, digest: &Digest) -> String {
+        format!("authrocket:{}:asking:{}", self.namespace, hex(digest))
+    }
+
     /// The sorted set of revoked session ids, scored by the Unix millisecond they expire.
     pub(crate) fn revoked(&self) -> String {
         format!("authrocket:{}:revoked", self.namespace)
@@ -65,7 +71,7 @@ impl Names {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes
         .iter()

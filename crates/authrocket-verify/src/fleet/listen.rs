@@ -24,17 +24,13 @@ pub(super) async fn run(
 ) {
     // Subscribe until it works: its confirmation (a push) loads the set.
     loop {
-        let Some(now) = listener.upgrade().map(|l| l.now_ms()) else {
+        if listener.strong_count() == 0 {
             return;
-        };
+        }
         let mut conn = inner.conn.clone();
         let channel = inner.names.channel();
         let subscribed = inner
-            .call(
-                now,
-                BACKGROUND,
-                async move { conn.subscribe(channel).await },
-            )
+            .call(BACKGROUND, async move { conn.subscribe(channel).await })
             .await;
         if subscribed.is_some() {
             break;
@@ -49,13 +45,15 @@ pub(super) async fn run(
                 on_push(&inner, &*listener, push).await;
             }
             () = tokio::time::sleep(PROBE) => {
-                let Some(listener) = listener.upgrade() else { return };
+                if listener.strong_count() == 0 {
+                    return;
+                }
                 let down = inner.disconnected.load(Ordering::Relaxed) || !inner.health.is_ok();
                 if down {
                     // A command makes the connection manager reconnect (and resubscribe).
                     let mut conn = inner.conn.clone();
                     let ping = async move { redis::cmd("PING").query_async::<()>(&mut conn).await };
-                    inner.call(listener.now_ms(), BACKGROUND, ping).await;
+                    inner.call(BACKGROUND, ping).await;
                 }
             }
         }
@@ -72,7 +70,7 @@ async fn on_push(inner: &Inner, listener: &dyn Listener, push: PushInfo) {
         PushKind::Subscribe => {
             inner.disconnected.store(false, Ordering::Relaxed);
             inner.health.ok();
-            flush_pending(inner, listener).await;
+            flush_pending(inner).await;
             reload(inner, listener).await;
         }
         PushKind::Disconnection => {
@@ -90,8 +88,9 @@ fn text(value: &Value) -> Option<String> {
     redis::from_redis_value_ref::<String>(value).ok()
 }
 
-/// Apply one announcement of another instance: `r {origin} {until_ms} {session_id}` or
-/// `u {origin} {user_id}`. Anything else is ignored.
+/// Apply one announcement of another instance: `r {origin} {until_ms} {session_id}` (a
+/// revocation), `u {origin} {user_id}` (a user to forget) or `s {origin} {digest}` (a token
+/// it asked the API about is settled). Anything else is ignored.
 fn apply(inner: &Inner, listener: &dyn Listener, message: &str) {
     let mut parts = message.splitn(3, ' ');
     let (Some(kind), Some(origin), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
@@ -111,22 +110,23 @@ fn apply(inner: &Inner, listener: &dyn Listener, message: &str) {
             }
         }
         "u" if !rest.is_empty() => {
-            inner.forget(rest, listener.now_ms());
+            inner.forget(rest);
             listener.forgotten(rest);
         }
+        "s" => inner.waiters.wake(rest),
         _ => {}
     }
 }
 
 /// Store the revocations kept while Redis was unreachable.
-async fn flush_pending(inner: &Inner, listener: &dyn Listener) {
+async fn flush_pending(inner: &Inner) {
     let pending = inner
         .pending
         .lock()
         .map(|mut p| std::mem::take(&mut *p))
         .unwrap_or_default();
     for (id, until) in pending {
-        if !inner.store_revocation(&id, until, listener.now_ms()).await {
+        if !inner.store_revocation(&id, until).await {
             if let Ok(mut p) = inner.pending.lock() {
                 p.push((id, until));
             }
@@ -139,7 +139,7 @@ async fn reload(inner: &Inner, listener: &dyn Listener) {
     let key = inner.names.revoked();
     let mut offset: isize = 0;
     loop {
-        let now = listener.now_ms();
+        let now = inner.now.millis();
         let mut conn = inner.conn.clone();
         let key = key.clone();
         let page = async move {
@@ -148,7 +148,7 @@ async fn reload(inner: &Inner, listener: &dyn Listener) {
             )
             .await
         };
-        let Some(page) = inner.call(now, BACKGROUND, page).await else {
+        let Some(page) = inner.call(BACKGROUND, page).await else {
             return; // the next reconnection loads it again
         };
         let len = page.len();

@@ -51,6 +51,8 @@ mod listen;
 mod off;
 #[cfg(feature = "redis")]
 mod tier;
+#[cfg(feature = "redis")]
+mod waiters;
 
 #[cfg(not(feature = "redis"))]
 pub(crate) use off::Fleet;
@@ -82,6 +84,9 @@ pub struct FleetStats {
     /// Revocations this instance holds until Redis answers again, to store and announce
     /// them then.
     pub pending: u64,
+    /// Lookups that waited for another instance asking the session API about the same token
+    /// at the same moment.
+    pub waited: u64,
     /// Times the stored revocation set was loaded (at start and after each reconnection).
     pub reloads: u64,
     /// Whether the last call to Redis succeeded.
@@ -100,16 +105,27 @@ pub(crate) struct FleetSettings<'a> {
     pub(crate) seal_secret: Option<&'a str>,
     /// The cache TTL: how long a forgotten user's older shared sessions stay refused.
     pub(crate) ttl: std::time::Duration,
+    /// The longest a session-API call takes: how long another instance's answer is awaited.
+    pub(crate) api_timeout: std::time::Duration,
+    /// The verifier's clock.
+    pub(crate) now: crate::clock::Now,
+}
+
+/// What the fleet tier says about an in-process miss.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) enum Shared {
+    /// Another instance verified the token: this session, reusable until then (Unix ms).
+    Found(crate::session::Session, i64),
+    /// Ask the session API; `claimed`: the other instances wait for this one's answer, to
+    /// be [settled](Fleet::settle).
+    Ask { claimed: bool },
 }
 
 /// What the fleet tier hands to its verifier: revocations and forgotten users announced by
-/// any instance, and the verifier's clock.
+/// other instances.
 pub(crate) trait Listener: Send + Sync + 'static {
     /// Refuse `session_id` until `until_ms` (Unix milliseconds, leeway included).
     fn revoked(&self, session_id: &str, until_ms: i64);
     /// Drop every cached session of `user_id`.
     fn forgotten(&self, user_id: &str);
-    /// The verifier's clock, Unix milliseconds.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    fn now_ms(&self) -> i64;
 }

@@ -4,7 +4,7 @@
 use crate::cache::Digest;
 use crate::session::Session;
 
-use super::{FleetSettings, Listener};
+use super::{FleetSettings, Listener, Shared};
 use crate::error::ConfigError;
 
 /// No fleet tier: never built.
@@ -24,19 +24,19 @@ impl Fleet {
         match *self {}
     }
 
-    pub(crate) async fn verdict(&self, _: &Digest, _: i64) -> Option<(Session, i64)> {
+    pub(crate) async fn verdict(&self, _: &Digest) -> Shared {
         match *self {}
     }
 
-    pub(crate) async fn share(&self, _: &Digest, _: &Session, _: i64, _: i64) {
+    pub(crate) async fn settle(&self, _: &Digest, _: Option<(&Session, i64)>, _: bool) {
         match *self {}
     }
 
-    pub(crate) fn revoked(&self, _: &str, _: i64, _: i64) {
+    pub(crate) fn revoked(&self, _: &str, _: i64) {
         match *self {}
     }
 
-    pub(crate) fn forgotten(&self, _: &str, _: i64) {
+    pub(crate) fn forgotten(&self, _: &str) {
         match *self {}
     }
 

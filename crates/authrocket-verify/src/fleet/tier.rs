@@ -1,5 +1,11 @@
 //! The fleet tier itself: one Redis connection (redis-rs's connection manager, RESP3 so that
 //! announcements arrive on the same connection), the sealed verdicts, the announcements.
+//!
+//! A miss asks Redis once (one round trip: the stored verdict, and a claim on asking the API
+//! for it). Found: done. Not found and claimed: this instance asks the API, stores the
+//! session, drops the claim and announces it has settled the token. Not found and claimed
+//! by another instance: it waits for that announcement (at most the API timeout), reads the
+//! verdict, and asks the API itself only if there is none.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -7,13 +13,18 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, IntoConnectionInfo, ProtocolVersion, PushInfo, SetExpiry, SetOptions};
+use redis::{
+    AsyncCommands, ExistenceCheck, IntoConnectionInfo, ProtocolVersion, PushInfo, SetExpiry,
+    SetOptions,
+};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::codec::{Names, Refusal, Seal};
+use super::codec::{Names, Refusal, Seal, hex};
 use super::health::Health;
-use super::{FleetSettings, FleetStats, Listener};
+use super::waiters::Waiters;
+use super::{FleetSettings, FleetStats, Listener, Shared};
 use crate::cache::Digest;
+use crate::clock::Now;
 use crate::error::ConfigError;
 use crate::session::Session;
 
@@ -32,6 +43,7 @@ pub(super) struct Counters {
     pub(super) errors: AtomicU64,
     pub(super) skipped: AtomicU64,
     pub(super) shared: AtomicU64,
+    pub(super) waited: AtomicU64,
     pub(super) published: AtomicU64,
     pub(super) received: AtomicU64,
     pub(super) reloads: AtomicU64,
@@ -41,12 +53,15 @@ pub(super) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The connection and what goes through it, shared with the background tasks.
+/// The connection and what goes through it, shared with the background task.
 pub(super) struct Inner {
     pub(super) conn: ConnectionManager,
     pub(super) names: Names,
     seal: Option<Seal>,
     deadline: Duration,
+    /// How long a claim on asking the API lasts, and another instance's answer is awaited.
+    claim: Duration,
+    pub(super) now: Now,
     pub(super) health: Health,
     pub(super) counters: Counters,
     pub(super) runtime: tokio::runtime::Handle,
@@ -56,10 +71,12 @@ pub(super) struct Inner {
     pub(super) disconnected: AtomicBool,
     /// Revocations not yet stored in Redis.
     pub(super) pending: Mutex<Vec<(String, i64)>>,
+    /// Misses waiting for another instance's answer.
+    pub(super) waiters: Waiters,
     /// Users forgotten, and when (Unix milliseconds).
     forgotten: Mutex<HashMap<String, i64>>,
     forget_window_ms: i64,
-    /// The announcements' receiver, until the listener task takes it.
+    /// The announcements' receiver, until the background task takes it.
     pushes: Mutex<Option<UnboundedReceiver<PushInfo>>>,
 }
 
@@ -83,6 +100,10 @@ fn bad_url() -> ConfigError {
         "AUTHROCKET_REDIS_URL",
         "expected a Redis URL such as redis://host:6379/0",
     )
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Fleet {
@@ -123,19 +144,21 @@ impl Fleet {
             let _entered = runtime.enter();
             ConnectionManager::new_lazy_with_config(client, config).map_err(|_| bad_url())?
         };
-        let origin = u64::from_ne_bytes(rand_bytes());
         Ok(Self {
             inner: Arc::new(Inner {
                 conn,
                 names: Names::new(s.realm, s.site),
                 seal: s.seal_secret.map(Seal::new),
                 deadline: s.timeout,
+                claim: s.api_timeout.max(Duration::from_millis(1)),
+                now: s.now,
                 health: Health::default(),
                 counters: Counters::default(),
                 runtime,
-                origin,
+                origin: u64::from_ne_bytes(rand_bytes()),
                 disconnected: AtomicBool::new(true),
                 pending: Mutex::new(Vec::new()),
+                waiters: Waiters::default(),
                 forgotten: Mutex::new(HashMap::new()),
                 forget_window_ms: i64::try_from(s.ttl.as_millis()).unwrap_or(i64::MAX),
                 pushes: Mutex::new(Some(rx)),
@@ -155,81 +178,125 @@ impl Fleet {
         }
     }
 
-    /// The session another instance verified for the token whose SHA-256 is `digest`, and
-    /// until when it may be used; `None` on a miss, an error, a slow answer or a value this
-    /// deployment did not seal for this token.
-    pub(crate) async fn verdict(&self, digest: &Digest, now_ms: i64) -> Option<(Session, i64)> {
+    /// What the fleet knows of the token whose SHA-256 is `digest`: the session another
+    /// instance verified, or ask the API (on a miss, an error, a slow answer, or a value this
+    /// deployment did not seal for this token).
+    pub(crate) async fn verdict(&self, digest: &Digest) -> Shared {
         let inner = &*self.inner;
-        let seal = inner.seal.as_ref()?;
-        if !inner.health.allows(now_ms) {
+        let ask = Shared::Ask { claimed: false };
+        let Some(seal) = &inner.seal else { return ask };
+        if !inner.health.allows(inner.now.millis()) {
             bump(&inner.counters.skipped);
-            return None;
+            return ask;
         }
         bump(&inner.counters.lookups);
-        let key = inner.names.verdict(digest);
+        // Registered before asking, so an answer announced in between is not missed.
+        let waiter = inner.waiters.register(hex(digest));
+        let settled = waiter.notify.notified();
+        tokio::pin!(settled);
+        settled.as_mut().enable();
+
+        let mut pipe = redis::pipe();
+        pipe.get(inner.names.verdict(digest)).set_options(
+            inner.names.claim(digest),
+            inner.origin,
+            SetOptions::default()
+                .conditional_set(ExistenceCheck::NX)
+                .with_expiration(SetExpiry::PX(millis(inner.claim))),
+        );
         let mut conn = inner.conn.clone();
-        let got: Option<Vec<u8>> = inner
-            .call(now_ms, inner.deadline, async move { conn.get(key).await })
-            .await?;
-        let opened = match seal.open(&inner.names, digest, &got?, now_ms) {
-            Ok(opened) => opened,
-            Err(Refusal::Expired) => return None,
-            Err(refusal) => {
-                bump(&inner.counters.refused);
-                let code = match refusal {
-                    Refusal::Tampered => "fleet_tampered",
-                    _ => "fleet_unreadable",
-                };
-                tracing::debug!(code, "authrocket: shared session refused");
-                return None;
-            }
+        let asked = async move { pipe.query_async(&mut conn).await };
+        let Some((value, claim)) = inner
+            .call::<(Option<Vec<u8>>, Option<String>)>(inner.deadline, asked)
+            .await
+        else {
+            return ask;
         };
-        if inner.forgotten_since(opened.session.user_id(), opened.stored_ms) {
-            return None;
+        let claimed = claim.is_some();
+        if let Some(value) = value {
+            return inner
+                .open(seal, digest, &value)
+                .map_or(Shared::Ask { claimed }, |(session, until)| {
+                    Shared::Found(session, until)
+                });
         }
-        bump(&inner.counters.hits);
-        Some((opened.session, opened.until_ms))
+        if claimed {
+            return Shared::Ask { claimed };
+        }
+        // Another instance is asking the API about this token right now: its answer.
+        bump(&inner.counters.waited);
+        let _ = tokio::time::timeout(inner.claim, settled).await;
+        let mut conn = inner.conn.clone();
+        let key = inner.names.verdict(digest);
+        let got = async move { conn.get(key).await };
+        match inner.call::<Option<Vec<u8>>>(inner.deadline, got).await {
+            Some(Some(value)) => inner
+                .open(seal, digest, &value)
+                .map_or(ask, |(session, until)| Shared::Found(session, until)),
+            _ => ask,
+        }
     }
 
-    /// Keep `session`, just verified for the token whose SHA-256 is `digest`, for the other
-    /// instances until `until_ms`. Awaited (within the deadline) so that the next instance
-    /// asked for this token finds it.
-    pub(crate) async fn share(
+    /// The session API answered about the token whose SHA-256 is `digest`: keep a verified
+    /// `session` for the other instances until its deadline, and when this instance
+    /// `claimed` the token, let the instances waiting for it go on. Awaited (within the
+    /// deadline) so that the next instance asked for this token finds it.
+    pub(crate) async fn settle(
         &self,
         digest: &Digest,
-        session: &Session,
-        until_ms: i64,
-        now_ms: i64,
+        session: Option<(&Session, i64)>,
+        claimed: bool,
     ) {
         let inner = &*self.inner;
+        let now_ms = inner.now.millis();
         let Some(seal) = &inner.seal else { return };
-        let ttl = until_ms.saturating_sub(now_ms);
-        if ttl <= 0 || !inner.health.allows(now_ms) {
+        if !inner.health.allows(now_ms) {
             return;
         }
-        let Some(value) = seal.seal(&inner.names, digest, session, now_ms, until_ms) else {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let mut shares = false;
+        if let Some((session, until)) = session {
+            let ttl = until.saturating_sub(now_ms);
+            let value = seal.seal(&inner.names, digest, session, now_ms, until);
+            if let (true, Some(value)) = (ttl > 0, value) {
+                let px = SetExpiry::PX(u64::try_from(ttl).unwrap_or(u64::MAX));
+                pipe.set_options(
+                    inner.names.verdict(digest),
+                    value,
+                    SetOptions::default().with_expiration(px),
+                )
+                .ignore();
+                shares = true;
+            }
+        }
+        if claimed {
+            let news = format!("s {:x} {}", inner.origin, hex(digest));
+            pipe.del(inner.names.claim(digest))
+                .ignore()
+                .publish(inner.names.channel(), news)
+                .ignore();
+        }
+        if !shares && !claimed {
             return;
-        };
-        let key = inner.names.verdict(digest);
+        }
         let mut conn = inner.conn.clone();
-        let options = SetOptions::default()
-            .with_expiration(SetExpiry::PX(u64::try_from(ttl).unwrap_or(u64::MAX)));
-        let set = async move { conn.set_options::<_, _, ()>(key, value, options).await };
-        if inner.call(now_ms, inner.deadline, set).await.is_some() {
+        let sent = async move { pipe.query_async::<()>(&mut conn).await };
+        if inner.call(inner.deadline, sent).await.is_some() && shares {
             bump(&inner.counters.shared);
         }
     }
 
     /// Store and announce a revocation of `session_id` until `until_ms` (leeway included).
     /// Kept and sent later if Redis is unreachable.
-    pub(crate) fn revoked(&self, session_id: &str, until_ms: i64, now_ms: i64) {
+    pub(crate) fn revoked(&self, session_id: &str, until_ms: i64) {
         let task = Arc::clone(&self.inner);
         let id = session_id.to_owned();
         self.inner.runtime.spawn(async move {
             // A first command on a connection that just dropped fails before the manager
             // reconnects: once more, then kept for later.
             for _ in 0..2 {
-                if task.store_revocation(&id, until_ms, now_ms).await {
+                if task.store_revocation(&id, until_ms).await {
                     return;
                 }
             }
@@ -238,14 +305,14 @@ impl Fleet {
     }
 
     /// Announce that `user_id`'s sessions must be dropped (a user deleted, a membership
-    /// changed); shared sessions stored before `now_ms` are refused here from now on.
-    pub(crate) fn forgotten(&self, user_id: &str, now_ms: i64) {
-        self.inner.forget(user_id, now_ms);
+    /// changed); shared sessions stored before now are refused here from now on.
+    pub(crate) fn forgotten(&self, user_id: &str) {
+        self.inner.forget(user_id);
         let task = Arc::clone(&self.inner);
         let message = format!("u {:x} {user_id}", self.inner.origin);
         self.inner.runtime.spawn(async move {
             for _ in 0..2 {
-                if task.publish(&message, now_ms).await {
+                if task.publish(&message).await {
                     return;
                 }
             }
@@ -253,7 +320,8 @@ impl Fleet {
     }
 
     pub(crate) fn stats(&self) -> FleetStats {
-        let c = &self.inner.counters;
+        let inner = &*self.inner;
+        let c = &inner.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         FleetStats {
             lookups: get(&c.lookups),
@@ -262,16 +330,15 @@ impl Fleet {
             errors: get(&c.errors),
             skipped: get(&c.skipped),
             shared: get(&c.shared),
+            waited: get(&c.waited),
             published: get(&c.published),
             received: get(&c.received),
-            reloads: get(&c.reloads),
-            pending: self
-                .inner
+            pending: inner
                 .pending
                 .lock()
                 .map_or(0, |p| u64::try_from(p.len()).unwrap_or(u64::MAX)),
-            connected: self.inner.health.is_ok()
-                && !self.inner.disconnected.load(Ordering::Relaxed),
+            reloads: get(&c.reloads),
+            connected: inner.health.is_ok() && !inner.disconnected.load(Ordering::Relaxed),
         }
     }
 }
@@ -280,7 +347,6 @@ impl Inner {
     /// Run one call within `deadline`, keeping the health: `None` on error or timeout.
     pub(super) async fn call<T>(
         &self,
-        now_ms: i64,
         deadline: Duration,
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Option<T> {
@@ -292,20 +358,43 @@ impl Inner {
             Ok(Err(_)) => "redis_error",
             Err(_) => "redis_timeout",
         };
-        self.health.failed(now_ms);
+        self.health.failed(self.now.millis());
         bump(&self.counters.errors);
         tracing::debug!(code, "authrocket: redis call failed (a miss)");
         None
     }
 
+    /// The session in a stored `value` for `digest`, if this deployment sealed it for this
+    /// token, it is still usable, and its user was not forgotten since.
+    fn open(&self, seal: &Seal, digest: &Digest, value: &[u8]) -> Option<(Session, i64)> {
+        let opened = match seal.open(&self.names, digest, value, self.now.millis()) {
+            Ok(opened) => opened,
+            Err(Refusal::Expired) => return None,
+            Err(refusal) => {
+                bump(&self.counters.refused);
+                let code = match refusal {
+                    Refusal::Tampered => "fleet_tampered",
+                    _ => "fleet_unreadable",
+                };
+                tracing::debug!(code, "authrocket: shared session refused");
+                return None;
+            }
+        };
+        if self.forgotten_since(opened.session.user_id(), opened.stored_ms) {
+            return None;
+        }
+        bump(&self.counters.hits);
+        Some((opened.session, opened.until_ms))
+    }
+
     /// Store the revocation and announce it, in one transaction: `true` once done.
-    pub(super) async fn store_revocation(&self, id: &str, until_ms: i64, now_ms: i64) -> bool {
+    pub(super) async fn store_revocation(&self, id: &str, until_ms: i64) -> bool {
         let key = self.names.revoked();
         let mut pipe = redis::pipe();
         pipe.atomic()
             .zadd(&key, id, until_ms)
             .ignore()
-            .zrembyscore(&key, "-inf", now_ms)
+            .zrembyscore(&key, "-inf", self.now.millis())
             .ignore()
             .publish(
                 self.names.channel(),
@@ -314,7 +403,7 @@ impl Inner {
             .ignore();
         let mut conn = self.conn.clone();
         let stored = self
-            .call(now_ms, BACKGROUND, async move {
+            .call(BACKGROUND, async move {
                 pipe.query_async::<()>(&mut conn).await
             })
             .await;
@@ -324,11 +413,11 @@ impl Inner {
         stored.is_some()
     }
 
-    async fn publish(&self, message: &str, now_ms: i64) -> bool {
+    async fn publish(&self, message: &str) -> bool {
         let mut conn = self.conn.clone();
         let channel = self.names.channel();
         let message = message.to_owned();
-        self.call(now_ms, BACKGROUND, async move {
+        self.call(BACKGROUND, async move {
             conn.publish::<_, _, ()>(channel, message).await
         })
         .await
@@ -343,8 +432,9 @@ impl Inner {
         }
     }
 
-    /// Remember that `user_id` was forgotten at `now_ms`.
-    pub(super) fn forget(&self, user_id: &str, now_ms: i64) {
+    /// Remember that `user_id` was forgotten now.
+    pub(super) fn forget(&self, user_id: &str) {
+        let now_ms = self.now.millis();
         let Ok(mut forgotten) = self.forgotten.lock() else {
             return;
         };

@@ -72,7 +72,7 @@ impl Verifier {
         let until = expires_ms.saturating_add(p.leeway_ms);
         p.revoked(session_id, until);
         if let Some(fleet) = &p.fleet {
-            fleet.revoked(session_id, until, p.now.millis());
+            fleet.revoked(session_id, until);
         }
     }
 
@@ -143,7 +143,7 @@ impl Verifier {
                 let p = &*self.inner;
                 p.forgotten(&user_id);
                 if let Some(fleet) = &p.fleet {
-                    fleet.forgotten(&user_id, p.now.millis());
+                    fleet.forgotten(&user_id);
                 }
                 EventOutcome::Applied
             }
@@ -174,9 +174,5 @@ impl Listener for Parts {
         if let Some(cache) = &self.cache {
             cache.forget_user(user_id);
         }
-    }
-
-    fn now_ms(&self) -> i64 {
-        self.now.millis()
     }
 }

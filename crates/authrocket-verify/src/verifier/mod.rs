@@ -15,6 +15,7 @@ mod logouts;
 use crate::cache::{Lookup, Miss};
 use crate::config::VerifierBuilder;
 use crate::error::{ConfigError, VerifyError};
+use crate::fleet::Shared;
 use crate::jwt::Compact;
 use crate::session::Session;
 use crate::setup::{self, Parts};
@@ -174,19 +175,22 @@ impl Verifier {
             return self.fresh(token, compact).await;
         };
         let digest = miss.digest(token);
+        let mut claimed = false;
         if let Some(fleet) = &parts.fleet {
-            if let Some((session, until)) = fleet.verdict(&digest, parts.now.millis()).await {
-                let verdict = self.unless_revoked(session);
-                cache.store_until(token, miss, &verdict, until);
-                return verdict;
+            match fleet.verdict(&digest).await {
+                Shared::Found(session, until) => {
+                    let verdict = self.unless_revoked(session);
+                    cache.store_until(token, miss, &verdict, until);
+                    return verdict;
+                }
+                Shared::Ask { claimed: c } => claimed = c,
             }
         }
         let verdict = self.fresh(token, compact).await;
         let until = cache.store(token, miss, &verdict);
-        if let (Some(fleet), Some(until), Ok(session)) = (&parts.fleet, until, &verdict) {
-            fleet
-                .share(&digest, session, until, parts.now.millis())
-                .await;
+        if let Some(fleet) = &parts.fleet {
+            let session = verdict.as_ref().ok().zip(until);
+            fleet.settle(&digest, session, claimed).await;
         }
         verdict
     }
