@@ -105,6 +105,41 @@ async fn a_logout_on_one_instance_is_refused_by_every_other() {
 }
 
 #[tokio::test]
+async fn a_deleted_user_is_forgotten_by_every_instance() {
+    let redis = RedisServer::start();
+    let realm = FakeRealm::start().await;
+    let (a, b) = (
+        online(&realm, &redis.url()).build().unwrap(),
+        online(&realm, &redis.url()).build().unwrap(),
+    );
+    ready(&a).await;
+    ready(&b).await;
+    let ann = realm.login("ann@example.com");
+    a.verify(&ann.token).await.unwrap();
+    b.verify(&ann.token).await.unwrap();
+    assert_eq!(stats(&b).hits, 1, "b had it from Redis");
+
+    realm.delete_user("ann@example.com");
+    let event = realm
+        .events()
+        .into_iter()
+        .rfind(|e| e["event_type"] == "user.deleted")
+        .unwrap();
+    a.receive_event(event.to_string().as_bytes(), None)
+        .await
+        .unwrap();
+    assert!(refused(&a, &ann).await);
+    // b drops its cached copy, and refuses the copy in Redis, stored before the deletion.
+    eventually("b forgets ann", || refused(&b, &ann)).await;
+    assert_eq!(stats(&b).hits, 1);
+    // So does an instance started afterwards, which never heard the announcement.
+    let c = online(&realm, &redis.url()).build().unwrap();
+    ready(&c).await;
+    assert!(refused(&c, &ann).await);
+    assert_eq!((stats(&c).lookups, stats(&c).hits), (1, 0));
+}
+
+#[tokio::test]
 async fn an_instance_that_starts_later_loads_revocations_it_never_saw_announced() {
     let redis = RedisServer::start();
     let realm = FakeRealm::start().await;
@@ -277,10 +312,21 @@ async fn with_redis_down_each_instance_carries_on_alone_and_catches_up_when_it_i
         refused(&b, &ann)
     })
     .await;
-    eventually("both reconnected", || async {
-        stats(&a).connected && stats(&b).connected && stats(&b).reloads >= 2
+    eventually("both reconnected and reloaded", || async {
+        let (sa, sb) = (stats(&a), stats(&b));
+        sa.connected && sb.connected && sa.reloads >= 2 && sb.reloads >= 2 && sa.pending == 0
     })
     .await;
+    // Both subscribed again: the next logout is announced, not only stored.
+    for (from, to) in [(&a, &b), (&b, &a)] {
+        let login = realm.login("again@example.com");
+        let session = from.verify(&login.token).await.unwrap();
+        to.verify(&login.token).await.unwrap();
+        let received = stats(to).received;
+        from.revoke(&session);
+        eventually("announced", || refused(to, &login)).await;
+        assert_eq!(stats(to).received, received + 1);
+    }
 }
 
 #[tokio::test]

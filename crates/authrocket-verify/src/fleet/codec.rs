@@ -61,6 +61,12 @@ impl Names {
         format!("authrocket:{}:revoked", self.namespace)
     }
 
+    /// The sorted set of users whose sessions were dropped (deleted, memberships changed),
+    /// scored by when.
+    pub(crate) fn forgotten(&self) -> String {
+        format!("authrocket:{}:forgotten", self.namespace)
+    }
+
     /// The channel revocations and forgotten users are announced on.
     pub(crate) fn channel(&self) -> String {
         format!("authrocket:{}:notices", self.namespace)

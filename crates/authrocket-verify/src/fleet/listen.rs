@@ -42,7 +42,7 @@ pub(super) async fn run(
             push = pushes.recv() => {
                 let Some(push) = push else { return };
                 let Some(listener) = listener.upgrade() else { return };
-                on_push(&inner, &*listener, push).await;
+                on_push(&inner, &*listener, push);
             }
             () = tokio::time::sleep(PROBE) => {
                 if listener.strong_count() == 0 {
@@ -57,10 +57,19 @@ pub(super) async fn run(
                 }
             }
         }
+        // After a (re)subscription, until it succeeds: store what was kept, load the set.
+        if inner.stale.load(Ordering::Relaxed) {
+            let Some(listener) = listener.upgrade() else {
+                return;
+            };
+            if flush_pending(&inner).await && reload(&inner, &*listener).await {
+                inner.stale.store(false, Ordering::Relaxed);
+            }
+        }
     }
 }
 
-async fn on_push(inner: &Inner, listener: &dyn Listener, push: PushInfo) {
+fn on_push(inner: &Inner, listener: &dyn Listener, push: PushInfo) {
     match push.kind {
         PushKind::Message => {
             if let Some(text) = push.data.get(1).and_then(text) {
@@ -70,8 +79,7 @@ async fn on_push(inner: &Inner, listener: &dyn Listener, push: PushInfo) {
         PushKind::Subscribe => {
             inner.disconnected.store(false, Ordering::Relaxed);
             inner.health.ok();
-            flush_pending(inner).await;
-            reload(inner, listener).await;
+            inner.stale.store(true, Ordering::Relaxed);
         }
         PushKind::Disconnection => {
             inner.disconnected.store(true, Ordering::Relaxed);
@@ -89,7 +97,7 @@ fn text(value: &Value) -> Option<String> {
 }
 
 /// Apply one announcement of another instance: `r {origin} {until_ms} {session_id}` (a
-/// revocation), `u {origin} {user_id}` (a user to forget) or `s {origin} {digest}` (a token
+/// revocation), `u {origin} {at_ms} {user_id}` (a user to forget) or `s {origin} {digest}` (a token
 /// it asked the API about is settled). Anything else is ignored.
 fn apply(inner: &Inner, listener: &dyn Listener, message: &str) {
     let mut parts = message.splitn(3, ' ');
@@ -109,58 +117,87 @@ fn apply(inner: &Inner, listener: &dyn Listener, message: &str) {
                 bump(&inner.counters.received);
             }
         }
-        "u" if !rest.is_empty() => {
-            inner.forget(rest);
-            listener.forgotten(rest);
+        "u" => {
+            let Some((at, user_id)) = rest.split_once(' ') else {
+                return;
+            };
+            if let (Ok(at), false) = (at.parse::<i64>(), user_id.is_empty()) {
+                inner.forget_at(user_id, at);
+                listener.forgotten(user_id);
+            }
         }
         "s" => inner.waiters.wake(rest),
         _ => {}
     }
 }
 
-/// Store the revocations kept while Redis was unreachable.
-async fn flush_pending(inner: &Inner) {
+/// Store the revocations kept while Redis was unreachable: `true` once all are.
+async fn flush_pending(inner: &Inner) -> bool {
     let pending = inner
         .pending
         .lock()
         .map(|mut p| std::mem::take(&mut *p))
         .unwrap_or_default();
+    let mut all = true;
     for (id, until) in pending {
         if !inner.store_revocation(&id, until).await {
+            all = false;
             if let Ok(mut p) = inner.pending.lock() {
                 p.push((id, until));
             }
         }
     }
+    all
 }
 
-/// Load every stored revocation that has not expired, a page at a time.
-async fn reload(inner: &Inner, listener: &dyn Listener) {
-    let key = inner.names.revoked();
+/// Load every stored revocation that has not expired, and every user forgotten within the
+/// window of shared sessions: `true` once done.
+async fn reload(inner: &Inner, listener: &dyn Listener) -> bool {
+    let now = inner.now.millis();
+    let Some(revoked) = load(inner, inner.names.revoked(), now).await else {
+        return false;
+    };
+    for (id, until) in revoked {
+        listener.revoked(&id, until);
+    }
+    let since = now.saturating_sub(inner.forget_window_ms());
+    let Some(forgotten) = load(inner, inner.names.forgotten(), since).await else {
+        return false;
+    };
+    for (user_id, at) in forgotten {
+        // Users forgotten while this instance was not listening: drop what it cached.
+        if inner.forget_at(&user_id, at) {
+            listener.forgotten(&user_id);
+        }
+    }
+    bump(&inner.counters.reloads);
+    true
+}
+
+/// The members of the sorted set `key` scored from `min` on, a page at a time.
+async fn load(inner: &Inner, key: String, min: i64) -> Option<Vec<(String, i64)>> {
+    let mut all = Vec::new();
     let mut offset: isize = 0;
     loop {
-        let now = inner.now.millis();
         let mut conn = inner.conn.clone();
         let key = key.clone();
         let page = async move {
             conn.zrangebyscore_limit_withscores::<_, _, _, Vec<(String, f64)>>(
-                key, now, "+inf", offset, PAGE,
+                key, min, "+inf", offset, PAGE,
             )
             .await
         };
-        let Some(page) = inner.call(BACKGROUND, page).await else {
-            return; // the next reconnection loads it again
-        };
+        let page = inner.call(BACKGROUND, page).await?;
         let len = page.len();
-        for (id, until) in page {
-            // Scores are whole milliseconds, exact in an f64 for a quarter of a million years.
-            #[allow(clippy::cast_possible_truncation)]
-            listener.revoked(&id, until as i64);
-        }
+        // Scores are whole milliseconds, exact in an f64 for a quarter of a million years.
+        #[allow(clippy::cast_possible_truncation)]
+        all.extend(
+            page.into_iter()
+                .map(|(member, score)| (member, score as i64)),
+        );
         if len < PAGE as usize {
-            break;
+            return Some(all);
         }
         offset += PAGE;
     }
-    bump(&inner.counters.reloads);
 }

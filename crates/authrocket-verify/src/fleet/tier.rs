@@ -69,6 +69,9 @@ pub(super) struct Inner {
     pub(super) origin: u64,
     /// Whether the connection is known to be down (announced by the connection manager).
     pub(super) disconnected: AtomicBool,
+    /// Whether the stored set must be loaded (and kept revocations stored): set by every
+    /// (re)subscription, cleared once done.
+    pub(super) stale: AtomicBool,
     /// Revocations not yet stored in Redis.
     pub(super) pending: Mutex<Vec<(String, i64)>>,
     /// Misses waiting for another instance's answer.
@@ -157,6 +160,7 @@ impl Fleet {
                 runtime,
                 origin: u64::from_ne_bytes(rand_bytes()),
                 disconnected: AtomicBool::new(true),
+                stale: AtomicBool::new(false),
                 pending: Mutex::new(Vec::new()),
                 waiters: Waiters::default(),
                 forgotten: Mutex::new(HashMap::new()),
@@ -304,15 +308,32 @@ impl Fleet {
         });
     }
 
-    /// Announce that `user_id`'s sessions must be dropped (a user deleted, a membership
-    /// changed); shared sessions stored before now are refused here from now on.
+    /// Store and announce that `user_id`'s sessions must be dropped (a user deleted, a
+    /// membership changed): every instance drops its cached ones and refuses shared ones
+    /// stored before now, for as long as a shared session may live.
     pub(crate) fn forgotten(&self, user_id: &str) {
-        self.inner.forget(user_id);
+        let inner = &*self.inner;
+        let now_ms = inner.now.millis();
+        inner.forget_at(user_id, now_ms);
+        let key = inner.names.forgotten();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .zadd(&key, user_id, now_ms)
+            .ignore()
+            .zrembyscore(&key, "-inf", now_ms.saturating_sub(inner.forget_window_ms))
+            .ignore()
+            .publish(
+                inner.names.channel(),
+                format!("u {:x} {now_ms} {user_id}", inner.origin),
+            )
+            .ignore();
         let task = Arc::clone(&self.inner);
-        let message = format!("u {:x} {user_id}", self.inner.origin);
-        self.inner.runtime.spawn(async move {
+        inner.runtime.spawn(async move {
             for _ in 0..2 {
-                if task.publish(&message).await {
+                let mut conn = task.conn.clone();
+                let pipe = pipe.clone();
+                let sent = async move { pipe.query_async::<()>(&mut conn).await };
+                if task.call(BACKGROUND, sent).await.is_some() {
                     return;
                 }
             }
@@ -413,17 +434,6 @@ impl Inner {
         stored.is_some()
     }
 
-    async fn publish(&self, message: &str) -> bool {
-        let mut conn = self.conn.clone();
-        let channel = self.names.channel();
-        let message = message.to_owned();
-        self.call(BACKGROUND, async move {
-            conn.publish::<_, _, ()>(channel, message).await
-        })
-        .await
-        .is_some()
-    }
-
     fn keep_pending(&self, id: String, until_ms: i64) {
         if let Ok(mut pending) = self.pending.lock() {
             if pending.len() < PENDING {
@@ -432,19 +442,26 @@ impl Inner {
         }
     }
 
-    /// Remember that `user_id` was forgotten now.
-    pub(super) fn forget(&self, user_id: &str) {
-        let now_ms = self.now.millis();
+    /// Remember that `user_id` was forgotten at `at_ms`: `false` if that was already known.
+    pub(super) fn forget_at(&self, user_id: &str, at_ms: i64) -> bool {
         let Ok(mut forgotten) = self.forgotten.lock() else {
-            return;
+            return false;
         };
+        if forgotten.get(user_id).is_some_and(|known| *known >= at_ms) {
+            return false;
+        }
         if forgotten.len() >= FORGOTTEN {
-            let window = self.forget_window_ms;
+            let (now_ms, window) = (self.now.millis(), self.forget_window_ms);
             forgotten.retain(|_, at| now_ms.saturating_sub(*at) < window);
         }
         if forgotten.len() < FORGOTTEN {
-            forgotten.insert(user_id.to_owned(), now_ms);
+            forgotten.insert(user_id.to_owned(), at_ms);
         }
+        true
+    }
+
+    pub(super) fn forget_window_ms(&self) -> i64 {
+        self.forget_window_ms
     }
 
     /// Whether `user_id` was forgotten after a session of theirs was stored at `stored_ms`.
