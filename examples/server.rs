@@ -10,6 +10,8 @@
 //! * `GET /` public, `GET /me` protected (the current user as JSON), `GET /healthz`, and
 //!   `POST /authrocket/events` (AuthRocket's webhooks) whenever `AUTHROCKET_URL` and
 //!   `AUTHROCKET_API_KEY` are set, in any mode.
+//! * With `AUTHROCKET_REDIS_URL`, shares logouts (and, online or hybrid, verified sessions)
+//!   with every other instance using the same Redis: `scripts/fleet.sh` runs three.
 //! * Logs to stderr, level from `RUST_LOG` (e.g. `RUST_LOG=authrocket=debug`).
 
 use authrocket::axum::events_route;
@@ -18,6 +20,14 @@ use authrocket_testkit::FakeRealm;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+
+/// The settings that name a realm: with none of them, the server starts its own.
+const KEY_SOURCES: &[&str] = &[
+    "AUTHROCKET_JWT_KEY",
+    "AUTHROCKET_JWT_SECRET",
+    "LOGINROCKET_URL",
+    "AUTHROCKET_URL",
+];
 
 /// `GET /me`: who is calling.
 async fn me(user: CurrentUser) -> Json<Value> {
@@ -57,9 +67,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT must be a port number, not {p:?}"))?,
         Err(_) => 3000,
     };
-    let configured = authrocket::verify::ENV_VARS
-        .iter()
-        .any(|v| std::env::var_os(v).is_some());
+    let configured = KEY_SOURCES.iter().any(|v| std::env::var_os(v).is_some());
     // With no settings, a local fake realm stands in for AuthRocket (the library itself
     // would refuse an empty configuration; this example chooses the fallback).
     let demo = if configured {
@@ -69,10 +77,27 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let verifier = match &demo {
         None => Verifier::from_env()?,
-        Some(realm) => VerifierBuilder::from_env_with(|k| realm.env_var(k))?
-            .mode(VerifyMode::Offline)
-            .build()?,
+        // The realm's settings, and any other the environment gives (AUTHROCKET_REDIS_URL,
+        // AUTHROCKET_VERIFY_MODE, …); offline unless a mode is asked for.
+        Some(realm) => {
+            let b = VerifierBuilder::from_env_with(|k| {
+                realm.env_var(k).or_else(|| std::env::var(k).ok())
+            })?;
+            match std::env::var_os("AUTHROCKET_VERIFY_MODE") {
+                Some(_) => b.build()?,
+                None => b.mode(VerifyMode::Offline).build()?,
+            }
+        }
     };
+    if verifier.fleet_stats().is_some() {
+        say(format_args!(
+            "fleet tier: sharing logouts{} through Redis",
+            match verifier.mode() {
+                VerifyMode::Offline => "",
+                _ => " and verified sessions",
+            }
+        ));
+    }
 
     let events = verifier.receives_events().then(|| verifier.clone());
     let mut app = Router::new()

@@ -52,11 +52,19 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_with(&[])
+}
+
+/// The server with `settings` (none: the embedded realm, whose token and logout link it
+/// prints).
+fn start_with(settings: &[(&str, String)]) -> Server {
     let mut cmd = Command::new(server_binary());
     for var in authrocket::verify::ENV_VARS {
         cmd.env_remove(var);
     }
+    let demo = settings.is_empty();
     let mut child = cmd
+        .envs(settings.iter().map(|(k, v)| (k, v)))
         .env("PORT", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -64,6 +72,9 @@ fn start() -> Server {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let (mut base, mut token, mut logout) = (None, None, None);
+    if !demo {
+        (token, logout) = (Some(String::new()), Some(String::new()));
+    }
     let deadline = Instant::now() + Duration::from_secs(30);
     while base.is_none() || token.is_none() || logout.is_none() {
         assert!(
@@ -238,4 +249,53 @@ async fn a_closed_stdout_does_not_stop_the_server() {
         .await
         .unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::OK);
+}
+
+/// Three servers configured like a fleet (one realm, one Redis, online): a logout delivered
+/// to the first is refused by all three, and a token verified by one costs the others no
+/// session-API call.
+#[tokio::test]
+async fn three_servers_sharing_redis_refuse_a_logout_delivered_to_one() {
+    let redis = authrocket_testkit::RedisServer::start();
+    let realm = authrocket_testkit::FakeRealm::start().await;
+    let mut settings = realm.env();
+    settings.push(("AUTHROCKET_REDIS_URL", redis.url()));
+    settings.push(("AUTHROCKET_VERIFY_MODE", "online".to_owned()));
+    let fleet: Vec<Server> = (0..3).map(|_| start_with(&settings)).collect();
+    realm.deliver_events_to(format!("{}/authrocket/events", fleet[0].base));
+    let ann = realm.login("ann@example.com");
+    let client = reqwest::Client::new();
+    let me = |server: &Server| {
+        client
+            .get(format!("{}/me", server.base))
+            .bearer_auth(&ann.token)
+            .send()
+    };
+    for server in &fleet {
+        assert_eq!(me(server).await.unwrap().status(), reqwest::StatusCode::OK);
+    }
+    assert_eq!(
+        realm.requests("/v2/sessions"),
+        1,
+        "one API call for three servers"
+    );
+
+    realm.revoke(&ann);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for server in &fleet {
+        while me(server).await.unwrap().status() != reqwest::StatusCode::UNAUTHORIZED {
+            assert!(
+                Instant::now() < deadline,
+                "{} kept the session",
+                server.base
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let delivered = realm.deliveries();
+    assert_eq!(
+        delivered.len(),
+        1,
+        "the event went to the first server only"
+    );
 }
