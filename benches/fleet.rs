@@ -7,7 +7,8 @@
 //! * **cross-instance logout**: a `session.deleted` delivered by the realm's webhook to
 //!   instance 1 (a real `EventReceiver` on a socket), then the time until instances 2 and 3
 //!   both refuse the token. Percentiles;
-//! * **an in-process miss answered by Redis, next to one that goes to the API** (criterion);
+//! * **an in-process miss answered by Redis, next to one that goes to the API**, and the warm
+//!   path with and without the fleet tier (criterion);
 //! * **Redis stopped in the middle of a run, then restarted**: 32 clients over three
 //!   instances, warm and new tokens; outcomes per phase, reconnection and reload.
 //!
@@ -128,25 +129,27 @@ struct Phase {
 }
 
 /// 32 clients over three instances for three phases of `phase` each: Redis up, stopped,
-/// restarted. Half the requests carry a warm token, half a new one.
-async fn outage_run(phase: Duration, fresh_tokens: usize) -> String {
+/// restarted. 31 send warm tokens, one logs new users in (`fresh` new tokens per phase).
+async fn outage_run(phase: Duration, fresh: usize) -> String {
     let mut redis = RedisServer::start();
     let realm = FakeRealm::start().await;
     let fleet = Arc::new(fleet(&realm, Some(&redis)).await);
     let warm = Arc::new(logins(&realm, 300));
     let victim = realm.login("victim@example.com");
-    for v in fleet.iter() {
-        v.verify(&victim.token).await.unwrap();
-    }
-    for login in warm.iter() {
+    for login in warm.iter().chain([&victim]) {
         for v in fleet.iter() {
             v.verify(&login.token).await.unwrap();
         }
     }
-    let fresh = Arc::new(std::sync::Mutex::new(logins(&realm, fresh_tokens)));
+    let fresh: Arc<Vec<std::sync::Mutex<Vec<Login>>>> = Arc::new(
+        (0..3)
+            .map(|_| std::sync::Mutex::new(logins(&realm, fresh)))
+            .collect(),
+    );
     let phases: Arc<[Phase; 3]> = Arc::new(Default::default());
     let current = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
+    let warmed = realm.requests("/v2/sessions");
     let mut clients = Vec::new();
     for c in 0..32usize {
         let (fleet, warm, fresh) = (fleet.clone(), warm.clone(), fresh.clone());
@@ -155,14 +158,15 @@ async fn outage_run(phase: Duration, fresh_tokens: usize) -> String {
             let mut i = c;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
-                let token = match i % 2 {
-                    0 => warm[i % warm.len()].token.clone(),
-                    _ => match fresh.lock().unwrap().pop() {
+                let now = current.load(Ordering::Relaxed) as usize;
+                let token = match c {
+                    0 => match fresh[now].lock().unwrap().pop() {
                         Some(login) => login.token,
-                        None => warm[i % warm.len()].token.clone(),
+                        None => break,
                     },
+                    _ => warm[i % warm.len()].token.clone(),
                 };
-                let p = &phases[current.load(Ordering::Relaxed) as usize];
+                let p = &phases[now];
                 match fleet[i % 3].verify(&token).await {
                     Ok(_) => p.ok.fetch_add(1, Ordering::Relaxed),
                     Err(e) if e.is_unavailable() => p.unavailable.fetch_add(1, Ordering::Relaxed),
@@ -178,39 +182,44 @@ async fn outage_run(phase: Duration, fresh_tokens: usize) -> String {
     calls.push(realm.requests("/v2/sessions"));
     current.store(1, Ordering::Relaxed);
     tokio::task::block_in_place(|| redis.stop());
-    tokio::time::sleep(phase).await;
+    tokio::time::sleep(phase / 2).await;
     // A logout during the outage, on instance 1, of a session every instance had verified.
     let session = fleet[0].verify(&victim.token).await.unwrap();
     fleet[0].revoke(&session);
+    tokio::time::sleep(phase / 2).await;
     calls.push(realm.requests("/v2/sessions"));
     current.store(2, Ordering::Relaxed);
     let restarted = Instant::now();
     tokio::task::block_in_place(|| redis.restart());
+    let watcher = {
+        let fleet = fleet.clone();
+        tokio::spawn(async move {
+            loop {
+                let seen = fleet[1].verify(&victim.token).await.is_err()
+                    && fleet[2].verify(&victim.token).await.is_err();
+                if seen {
+                    return restarted.elapsed();
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    };
     tokio::time::sleep(phase).await;
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.await.unwrap();
     }
     calls.push(realm.requests("/v2/sessions"));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !(fleet[1].verify(&victim.token).await.is_err()
-        && fleet[2].verify(&victim.token).await.is_err())
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the outage's logout never reached the others"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let caught_up = restarted.elapsed();
+    let caught_up = tokio::time::timeout(Duration::from_secs(15), watcher)
+        .await
+        .expect("the outage's logout never reached the others")
+        .unwrap();
     let mut out = String::from(
         "| phase | ok | unavailable (503) | rejected (401) | session-API calls |\n| --- | --- | --- | --- | --- |\n",
     );
-    let mut before = 0;
-    for (name, (p, calls)) in ["Redis up", "Redis stopped", "Redis restarted"]
-        .iter()
-        .zip(phases.iter().zip(calls))
-    {
+    let mut before = warmed;
+    let names = ["Redis up", "Redis stopped", "Redis restarted"];
+    for (name, (p, calls)) in names.iter().zip(phases.iter().zip(calls)) {
         out += &format!(
             "| {name} | {} | {} | {} | {} |\n",
             p.ok.load(Ordering::Relaxed),
@@ -223,7 +232,7 @@ async fn outage_run(phase: Duration, fresh_tokens: usize) -> String {
     for (i, v) in fleet.iter().enumerate() {
         let s = v.fleet_stats().unwrap();
         out += &format!(
-            "instance {}: connected {}, set loaded {} times, {} errors, {} skipped, {} pending\n",
+            "instance {}: connected {}, set loaded {} times, {} Redis errors, {} lookups skipped, {} pending\n",
             i + 1,
             s.connected,
             s.reloads,
@@ -263,7 +272,7 @@ fn main() {
             percentile(&times, 0.99),
             times[times.len() - 1]
         );
-        println!("Redis stopped for {phase:?} in the middle of a run, then restarted:\n{}", outage_run(phase, if benching { 20_000 } else { 1_000 }).await);
+        println!("Redis stopped for {phase:?} in the middle of a run, then restarted:\n{}", outage_run(phase, if benching { 20_000 } else { 500 }).await);
     });
 
     // An in-process miss: answered by Redis, or by the API.
@@ -308,6 +317,30 @@ fn main() {
                     total
                 }
             })
+        });
+    }
+    group.finish();
+
+    // The warm path, with and without the fleet tier: Redis is never on it.
+    let mut group = c.benchmark_group("fleet/warm");
+    if !benching {
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_millis(200))
+            .warm_up_time(Duration::from_millis(50));
+    }
+    let login = &pool[0];
+    for (name, with_redis) in [("without_redis", false), ("with_redis", true)] {
+        let v = rt.block_on(async {
+            let v = online(&realm, with_redis.then_some(&redis))
+                .build()
+                .unwrap();
+            v.verify(&login.token).await.unwrap();
+            v
+        });
+        group.bench_function(name, |b| {
+            b.to_async(&rt)
+                .iter(|| async { v.verify(&login.token).await.unwrap() })
         });
     }
     group.finish();

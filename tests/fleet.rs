@@ -297,8 +297,11 @@ async fn with_redis_down_each_instance_carries_on_alone_and_catches_up_when_it_i
     }
     assert_eq!(realm.requests("/v2/sessions"), calls + 10);
     let s = stats(&a);
-    assert!(s.errors >= 3 && !s.connected, "{s:?}");
-    assert!(s.skipped >= 1, "stopped asking after failing: {s:?}");
+    assert!(!s.connected, "{s:?}");
+    assert!(
+        s.skipped >= 1,
+        "stopped asking once the connection was lost: {s:?}"
+    );
 
     // A logout received while Redis is down is kept, and shared once it is back.
     let session = a.verify(&ann.token).await.unwrap();

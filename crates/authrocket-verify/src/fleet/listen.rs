@@ -48,12 +48,20 @@ pub(super) async fn run(
                 if listener.strong_count() == 0 {
                     return;
                 }
-                let down = inner.disconnected.load(Ordering::Relaxed) || !inner.health.is_ok();
-                if down {
+                let disconnected = inner.disconnected.load(Ordering::Relaxed);
+                if disconnected || !inner.health.is_ok() {
                     // A command makes the connection manager reconnect (and resubscribe).
                     let mut conn = inner.conn.clone();
                     let ping = async move { redis::cmd("PING").query_async::<()>(&mut conn).await };
-                    inner.call(BACKGROUND, ping).await;
+                    let back = inner.call(BACKGROUND, ping).await.is_some();
+                    if back && disconnected {
+                        // Connected, but no resubscription was seen: subscribe again (its
+                        // confirmation clears the flag and loads the set).
+                        let mut conn = inner.conn.clone();
+                        let channel = inner.names.channel();
+                        let subscribe = async move { conn.subscribe(channel).await };
+                        inner.call(BACKGROUND, subscribe).await;
+                    }
                 }
             }
         }

@@ -67,7 +67,8 @@ pub(super) struct Inner {
     pub(super) runtime: tokio::runtime::Handle,
     /// This instance's id in announcements: its own are not applied twice.
     pub(super) origin: u64,
-    /// Whether the connection is known to be down (announced by the connection manager).
+    /// Whether the connection is known to be down: set when the connection manager announces
+    /// a disconnection, cleared by the next (re)subscription.
     pub(super) disconnected: AtomicBool,
     /// Whether the stored set must be loaded (and kept revocations stored): set by every
     /// (re)subscription, cleared once done.
@@ -159,7 +160,7 @@ impl Fleet {
                 counters: Counters::default(),
                 runtime,
                 origin: u64::from_ne_bytes(rand_bytes()),
-                disconnected: AtomicBool::new(true),
+                disconnected: AtomicBool::new(false),
                 stale: AtomicBool::new(false),
                 pending: Mutex::new(Vec::new()),
                 waiters: Waiters::default(),
@@ -189,7 +190,7 @@ impl Fleet {
         let inner = &*self.inner;
         let ask = Shared::Ask { claimed: false };
         let Some(seal) = &inner.seal else { return ask };
-        if !inner.health.allows(inner.now.millis()) {
+        if !inner.usable() {
             bump(&inner.counters.skipped);
             return ask;
         }
@@ -254,7 +255,7 @@ impl Fleet {
         let inner = &*self.inner;
         let now_ms = inner.now.millis();
         let Some(seal) = &inner.seal else { return };
-        if !inner.health.allows(now_ms) {
+        if !inner.usable() {
             return;
         }
         let mut pipe = redis::pipe();
@@ -365,6 +366,12 @@ impl Fleet {
 }
 
 impl Inner {
+    /// Whether to ask Redis on a request's path: not while the connection is known to be
+    /// down (the connection manager says so at once), nor while calls keep failing.
+    fn usable(&self) -> bool {
+        !self.disconnected.load(Ordering::Relaxed) && self.health.allows(self.now.millis())
+    }
+
     /// Run one call within `deadline`, keeping the health: `None` on error or timeout.
     pub(super) async fn call<T>(
         &self,
