@@ -542,6 +542,12 @@ impl VerifierBuilder {
 
     /// How long a Redis call may take before it counts as a miss
     /// (`AUTHROCKET_REDIS_TIMEOUT_MS`, default 50 ms).
+    ///
+    /// ```
+    /// let builder = authrocket_verify::Verifier::builder()
+    ///     .redis_url("redis://10.0.0.5:6379/0")
+    ///     .redis_timeout(std::time::Duration::from_millis(20)); // same rack: a tighter deadline
+    /// ```
     #[cfg(feature = "redis")]
     pub fn redis_timeout(mut self, timeout: Duration) -> Self {
         self.redis_timeout = timeout;
@@ -552,6 +558,13 @@ impl VerifierBuilder {
     /// (`AUTHROCKET_REDIS_SECRET`, at least 32 characters). By default it is derived from the
     /// API key, so every instance with the same API key agrees on it; Redis never sees it,
     /// so whoever can write to Redis cannot create a session. Never printed.
+    ///
+    /// ```
+    /// let builder = authrocket_verify::Verifier::builder()
+    ///     .redis_url("redis://10.0.0.5:6379/0")
+    ///     .redis_secret("a random string of at least 32 characters, same on every instance");
+    /// assert!(!format!("{builder:?}").contains("random string"));
+    /// ```
     #[cfg(feature = "redis")]
     pub fn redis_secret(mut self, secret: impl Into<String>) -> Self {
         self.redis_secret = Some(Secret(secret.into()));
