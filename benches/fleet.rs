@@ -289,13 +289,13 @@ fn main() {
         v
     });
     let mut c = Criterion::default().configure_from_args();
-    let mut group = c.benchmark_group("fleet/in_process_miss");
     if !benching {
-        group
+        c = c
             .sample_size(10)
             .measurement_time(Duration::from_millis(200))
             .warm_up_time(Duration::from_millis(50));
     }
+    let mut group = c.benchmark_group("fleet/in_process_miss");
     for (name, with_redis) in [("answered_by_redis", true), ("answered_by_api", false)] {
         group.bench_function(name, |b| {
             b.to_async(&rt).iter_custom(|iters| {
@@ -323,12 +323,6 @@ fn main() {
 
     // The warm path, with and without the fleet tier: Redis is never on it.
     let mut group = c.benchmark_group("fleet/warm");
-    if !benching {
-        group
-            .sample_size(10)
-            .measurement_time(Duration::from_millis(200))
-            .warm_up_time(Duration::from_millis(50));
-    }
     let login = &pool[0];
     for (name, with_redis) in [("without_redis", false), ("with_redis", true)] {
         let v = rt.block_on(async {

@@ -43,6 +43,15 @@ async fn ready(v: &Verifier) {
     .await;
 }
 
+/// `N` online instances sharing `redis`, each subscribed and loaded.
+async fn instances<const N: usize>(realm: &FakeRealm, redis: &RedisServer) -> [Verifier; N] {
+    let fleet = std::array::from_fn(|_| online(realm, &redis.url()).build().unwrap());
+    for v in &fleet {
+        ready(v).await;
+    }
+    fleet
+}
+
 async fn refused(v: &Verifier, login: &Login) -> bool {
     v.verify(&login.token).await.is_err()
 }
@@ -65,12 +74,7 @@ fn verdict_key(realm: &FakeRealm, token: &str) -> String {
 async fn a_logout_on_one_instance_is_refused_by_every_other() {
     let redis = RedisServer::start();
     let realm = FakeRealm::start().await;
-    let fleet: Vec<Verifier> = (0..3)
-        .map(|_| online(&realm, &redis.url()).build().unwrap())
-        .collect();
-    for v in &fleet {
-        ready(v).await;
-    }
+    let fleet: [Verifier; 3] = instances(&realm, &redis).await;
     let ann = realm.login("ann@example.com");
     for v in &fleet {
         v.verify(&ann.token).await.unwrap();
@@ -108,12 +112,7 @@ async fn a_logout_on_one_instance_is_refused_by_every_other() {
 async fn a_deleted_user_is_forgotten_by_every_instance() {
     let redis = RedisServer::start();
     let realm = FakeRealm::start().await;
-    let (a, b) = (
-        online(&realm, &redis.url()).build().unwrap(),
-        online(&realm, &redis.url()).build().unwrap(),
-    );
-    ready(&a).await;
-    ready(&b).await;
+    let [a, b] = instances(&realm, &redis).await;
     let ann = realm.login("ann@example.com");
     a.verify(&ann.token).await.unwrap();
     b.verify(&ann.token).await.unwrap();
@@ -162,10 +161,7 @@ async fn an_instance_that_starts_later_loads_revocations_it_never_saw_announced(
 async fn a_session_verified_by_one_instance_costs_the_others_no_api_call() {
     let redis = RedisServer::start();
     let realm = FakeRealm::start().await;
-    let (a, b) = (
-        online(&realm, &redis.url()).build().unwrap(),
-        online(&realm, &redis.url()).build().unwrap(),
-    );
+    let [a, b] = instances(&realm, &redis).await;
     let ann = realm.login("ann@example.com");
     let from_api = a.verify(&ann.token).await.unwrap();
     assert_eq!(realm.requests("/v2/sessions"), 1);
@@ -195,12 +191,7 @@ async fn a_session_verified_by_one_instance_costs_the_others_no_api_call() {
 async fn a_new_token_arriving_at_three_instances_at_once_costs_one_api_call() {
     let redis = RedisServer::start();
     let realm = FakeRealm::start().await;
-    let fleet: Vec<Verifier> = (0..3)
-        .map(|_| online(&realm, &redis.url()).build().unwrap())
-        .collect();
-    for v in &fleet {
-        ready(v).await;
-    }
+    let fleet: [Verifier; 3] = instances(&realm, &redis).await;
     for i in 0..20 {
         let login = realm.login(&format!("user{i}@example.com"));
         let all = fleet.iter().map(|v| v.verify(&login.token));
@@ -275,12 +266,7 @@ async fn a_session_written_to_redis_by_anyone_else_is_refused() {
 async fn with_redis_down_each_instance_carries_on_alone_and_catches_up_when_it_is_back() {
     let mut redis = RedisServer::start();
     let realm = FakeRealm::start().await;
-    let (a, b) = (
-        online(&realm, &redis.url()).build().unwrap(),
-        online(&realm, &redis.url()).build().unwrap(),
-    );
-    ready(&a).await;
-    ready(&b).await;
+    let [a, b] = instances(&realm, &redis).await;
     let ann = realm.login("ann@example.com");
     a.verify(&ann.token).await.unwrap();
     b.verify(&ann.token).await.unwrap();
@@ -336,12 +322,7 @@ async fn with_redis_down_each_instance_carries_on_alone_and_catches_up_when_it_i
 async fn the_first_logout_after_redis_restarts_is_not_lost() {
     let mut redis = RedisServer::start();
     let realm = FakeRealm::start().await;
-    let (a, b) = (
-        online(&realm, &redis.url()).build().unwrap(),
-        online(&realm, &redis.url()).build().unwrap(),
-    );
-    ready(&a).await;
-    ready(&b).await;
+    let [a, b] = instances(&realm, &redis).await;
     let ann = realm.login("ann@example.com");
     let session = a.verify(&ann.token).await.unwrap();
     b.verify(&ann.token).await.unwrap();

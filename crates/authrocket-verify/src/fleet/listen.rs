@@ -10,14 +10,26 @@ use redis::{AsyncCommands, PushInfo, PushKind, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Listener;
-use super::tier::{BACKGROUND, Inner, bump};
+use super::tier::{BACKGROUND, Fleet, Inner, bump};
 
 /// How often the task checks that its verifier lives, and pings Redis while it is down.
 const PROBE: Duration = Duration::from_secs(1);
 /// Revocations loaded per call.
 const PAGE: isize = 10_000;
 
-pub(super) async fn run(
+impl Fleet {
+    /// Connect, subscribe and load the stored revocations in the background, handing what
+    /// arrives to `listener` for as long as it lives.
+    pub(crate) fn start(&self, listener: Weak<dyn Listener>) {
+        let pushes = self.inner.pushes.lock().ok().and_then(|mut p| p.take());
+        if let Some(pushes) = pushes {
+            let inner = Arc::clone(&self.inner);
+            self.inner.runtime.spawn(run(inner, listener, pushes));
+        }
+    }
+}
+
+async fn run(
     inner: Arc<Inner>,
     listener: Weak<dyn Listener>,
     mut pushes: UnboundedReceiver<PushInfo>,

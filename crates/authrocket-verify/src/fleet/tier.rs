@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -22,7 +22,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::codec::{Names, Refusal, Seal, hex};
 use super::health::Health;
 use super::waiters::Waiters;
-use super::{FleetSettings, FleetStats, Listener, Shared};
+use super::{FleetSettings, FleetStats, Shared};
 use crate::cache::Digest;
 use crate::clock::Now;
 use crate::error::ConfigError;
@@ -81,12 +81,12 @@ pub(super) struct Inner {
     forgotten: Mutex<HashMap<String, i64>>,
     forget_window_ms: i64,
     /// The announcements' receiver, until the background task takes it.
-    pushes: Mutex<Option<UnboundedReceiver<PushInfo>>>,
+    pub(super) pushes: Mutex<Option<UnboundedReceiver<PushInfo>>>,
 }
 
 /// The fleet tier of one verifier.
 pub(crate) struct Fleet {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -169,18 +169,6 @@ impl Fleet {
                 pushes: Mutex::new(Some(rx)),
             }),
         })
-    }
-
-    /// Connect, subscribe and load the stored revocations in the background, handing what
-    /// arrives to `listener` for as long as it lives.
-    pub(crate) fn start(&self, listener: Weak<dyn Listener>) {
-        let pushes = self.inner.pushes.lock().ok().and_then(|mut p| p.take());
-        if let Some(pushes) = pushes {
-            let inner = Arc::clone(&self.inner);
-            self.inner
-                .runtime
-                .spawn(super::listen::run(inner, listener, pushes));
-        }
     }
 
     /// What the fleet knows of the token whose SHA-256 is `digest`: the session another
