@@ -214,6 +214,35 @@ async fn a_new_token_arriving_at_three_instances_at_once_costs_one_api_call() {
 }
 
 #[tokio::test]
+async fn hybrid_instances_share_sessions_but_never_a_forgery() {
+    let redis = RedisServer::start();
+    let realm = FakeRealm::start().await;
+    let hybrid = || {
+        Verifier::builder()
+            .mode(VerifyMode::Hybrid)
+            .loginrocket_url(realm.loginrocket_url())
+            .authrocket_url(realm.api_url())
+            .api_key(realm.api_key())
+            .realm(realm.realm_id())
+            .redis_url(redis.url())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (hybrid(), hybrid());
+    ready(&a).await;
+    ready(&b).await;
+    let ann = realm.login("ann@example.com");
+    assert_eq!(a.verify(&ann.token).await.unwrap().user_id(), ann.user.id);
+    assert_eq!(b.verify(&ann.token).await.unwrap().user_id(), ann.user.id);
+    assert_eq!(realm.requests("/v2/sessions"), 1);
+    assert_eq!(stats(&b).hits, 1);
+    // A forgery never reaches Redis or the API: the offline check comes first.
+    let forged = authrocket_testkit::bad::wrong_key(&realm.signing_key());
+    assert!(b.verify(&forged).await.is_err());
+    assert_eq!((stats(&b).lookups, realm.requests("/v2/sessions")), (1, 1));
+}
+
+#[tokio::test]
 async fn a_session_written_to_redis_by_anyone_else_is_refused() {
     let redis = RedisServer::start();
     let realm = FakeRealm::start().await;

@@ -55,17 +55,45 @@ impl Strategy {
         compact: Compact<'_>,
         now: i64,
     ) -> Result<SessionData, VerifyError> {
+        let checked = self.precheck(compact, now).await?;
+        self.finish(token, checked, now).await
+    }
+
+    /// What is checked before anything leaves the process: the whole verification offline;
+    /// in hybrid mode the offline part (forged, expired and foreign tokens stop here and
+    /// never reach Redis or the API); online, the token's characters.
+    pub(crate) async fn precheck(
+        &self,
+        compact: Compact<'_>,
+        now: i64,
+    ) -> Result<Option<SessionData>, VerifyError> {
         match self {
-            Self::Offline(offline) => offline.verify(compact, now).await,
-            Self::Online(api) => {
+            Self::Offline(offline) | Self::Hybrid(offline, _) => {
+                offline.verify(compact, now).await.map(Some)
+            }
+            Self::Online(_) => {
                 // Sent to the API undecoded: its characters are checked here instead.
                 compact.check_charset()?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The rest of the verification of `token`, after [`precheck`](Self::precheck) gave
+    /// `checked`: the session API's confirmation, online and hybrid.
+    pub(crate) async fn finish(
+        &self,
+        token: &str,
+        checked: Option<SessionData>,
+        now: i64,
+    ) -> Result<SessionData, VerifyError> {
+        match (self, checked) {
+            (Self::Offline(_), Some(data)) => Ok(data),
+            (Self::Online(api), _) => {
                 let confirmed = api.confirm(token, Expected::Token, now, true).await?;
                 Ok(confirmed.into_data())
             }
-            Self::Hybrid(offline, api) => {
-                // Forged, expired and foreign tokens stop here and never reach the API.
-                let mut data = offline.verify(compact, now).await?;
+            (Self::Hybrid(_, api), Some(mut data)) => {
                 let expected = Expected::Claims {
                     session_id: data.session_id(),
                     user_id: data.user_id(),
@@ -79,6 +107,10 @@ impl Strategy {
                     (a, b) => a.or(b),
                 });
                 Ok(data)
+            }
+            // A precheck always gives the offline part its session.
+            (Self::Offline(_) | Self::Hybrid(..), None) => {
+                Err(VerifyError::unavailable("verification out of order"))
             }
         }
     }

@@ -174,6 +174,9 @@ impl Verifier {
         let Some(cache) = &parts.cache else {
             return self.fresh(token, compact).await;
         };
+        // Hybrid's offline check first: a forgery never reaches Redis nor the API.
+        let now = parts.now.unix();
+        let checked = Box::pin(parts.strategy.precheck(compact, now)).await?;
         let digest = miss.digest(token);
         let mut claimed = false;
         if let Some(fleet) = &parts.fleet {
@@ -186,7 +189,9 @@ impl Verifier {
                 Shared::Ask { claimed: c } => claimed = c,
             }
         }
-        let verdict = self.fresh(token, compact).await;
+        let verdict = Box::pin(parts.strategy.finish(token, checked, now))
+            .await
+            .and_then(|data| self.unless_revoked(Session::new(data)));
         let until = cache.store(token, miss, &verdict);
         if let Some(fleet) = &parts.fleet {
             let session = verdict.as_ref().ok().zip(until);
