@@ -31,7 +31,8 @@ pub use clock::ManualClock;
 pub use keys::SigningKey;
 pub use logs::{CapturedLogs, capture_logs};
 pub use realm::{
-    Delivery, FakeOrg, FakeRealm, FakeRealmBuilder, FakeUser, Fault, Login, WebhookFault,
+    DEMO_PASSWORD, Delivery, FakeOrg, FakeRealm, FakeRealmBuilder, FakeUser, Fault, Login, Mail,
+    MailKind, Signup, UserSpec, WebhookFault,
 };
 pub use redis_server::RedisServer;
 pub use slow_proxy::SlowProxy;

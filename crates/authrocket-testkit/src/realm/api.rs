@@ -46,7 +46,7 @@ fn json_ok(body: Value) -> Response {
 }
 
 /// Count the request and take the fault to inject, if any.
-fn begin(state: &Shared, endpoint: &'static str, headers: &HeaderMap) -> Option<Fault> {
+pub(super) fn begin(state: &Shared, endpoint: &'static str, headers: &HeaderMap) -> Option<Fault> {
     let mut st = state.lock().expect("fake realm state");
     *st.counts.entry(endpoint).or_default() += 1;
     st.last_user_agent = headers
@@ -57,7 +57,7 @@ fn begin(state: &Shared, endpoint: &'static str, headers: &HeaderMap) -> Option<
 }
 
 /// Answer a fault, or `None` to answer normally (after any latency).
-async fn fault_response(fault: Option<Fault>, state: &Shared) -> Option<Response> {
+pub(super) async fn fault_response(fault: Option<Fault>, state: &Shared) -> Option<Response> {
     match fault? {
         Fault::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -226,7 +226,12 @@ pub(super) async fn session_v2(
         "Session not found",
         |st| {
             let s = st.find_session(&id)?;
-            Some(session_json(st, s, st.embed_user, Version::V2))
+            let mut body = session_json(st, s, st.embed_user, Version::V2);
+            // A session refreshed by LoginRocket has several tokens: the one asked about.
+            if !id.starts_with("kss_") {
+                body["token"] = json!(id);
+            }
+            Some(body)
         },
     )
     .await

@@ -21,8 +21,10 @@
 //! and into webhook deliveries ([`FakeRealm::fail_next_delivery`]); every request is counted
 //! ([`FakeRealm::requests`]) and every delivery recorded ([`FakeRealm::deliveries`]).
 
+mod accounts;
 mod api;
 mod faults;
+mod loginrocket;
 mod pages;
 mod state;
 mod webhooks;
@@ -37,10 +39,12 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+pub use accounts::{DEMO_PASSWORD, Mail, MailKind, Signup, UserSpec};
 pub use faults::Fault;
 pub use state::{FakeOrg, FakeUser, Login};
 pub use webhooks::{Delivery, WebhookFault};
 
+use accounts::{Accounts, SignInSettings};
 use faults::Faults;
 use state::{RealmState, Shared};
 use webhooks::{Deliveries, Webhooks};
@@ -64,9 +68,67 @@ pub struct FakeRealmBuilder {
     session_ttl: i64,
     realm_id: Option<String>,
     clock: Option<ManualClock>,
+    users: Vec<UserSpec>,
+    sign_in: SignInSettings,
 }
 
 impl FakeRealmBuilder {
+    /// Add a user (see [`UserSpec`]): email, password, names, memberships and their
+    /// permissions, MFA.
+    ///
+    /// ```
+    /// # async fn run() {
+    /// use authrocket_testkit::{FakeRealm, Signup, UserSpec};
+    ///
+    /// let realm = FakeRealm::builder()
+    ///     .user(UserSpec::new("ann@example.com").password("ann-pass").member("Acme", ["ar:admin"]))
+    ///     .user(UserSpec::new("bob@example.com").member("Acme", ["forum:read"]).mfa())
+    ///     .multi_user_orgs()
+    ///     .signup(Signup::InvitationOnly)
+    ///     .allow_origin("http://localhost:5173")
+    ///     .start()
+    ///     .await;
+    /// assert_eq!(realm.user("ann@example.com").orgs[0].name, "Acme");
+    /// # }
+    /// ```
+    pub fn user(mut self, user: UserSpec) -> Self {
+        self.users.push(user);
+        self
+    }
+
+    /// Users may belong to several orgs: a LoginRocket session with no account chosen is a
+    /// `conditional_login` (`no_account_selected`) until the app picks one. By default each
+    /// user's first org is their account.
+    pub fn multi_user_orgs(mut self) -> Self {
+        self.sign_in.multi_user_orgs = true;
+        self
+    }
+
+    /// Who may sign up (default [`Signup::Open`]).
+    pub fn signup(mut self, signup: Signup) -> Self {
+        self.sign_in.signup = signup;
+        self
+    }
+
+    /// Signing up needs a first and last name.
+    pub fn require_names(mut self) -> Self {
+        self.sign_in.require_names = true;
+        self
+    }
+
+    /// Signing up needs an org name (`org_name`), which becomes the user's account.
+    pub fn require_org_name(mut self) -> Self {
+        self.sign_in.require_org_name = true;
+        self
+    }
+
+    /// Let pages from `origin` (`scheme://host[:port]`) call the LoginRocket browser API
+    /// (CORS). See also `FakeRealm::allow_origin`.
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.sign_in.origins.push(origin.into());
+        self
+    }
+
     /// Sign tokens with an HS256 realm secret instead of an RS256 key (the default). The
     /// JWKS endpoint then serves no keys.
     pub fn hs256(mut self) -> Self {
@@ -125,7 +187,18 @@ impl FakeRealmBuilder {
             counts: HashMap::new(),
             last_user_agent: None,
             clock: self.clock,
+            accounts: Accounts {
+                settings: self.sign_in,
+                ..Accounts::default()
+            },
+            org_ids: HashMap::new(),
         }));
+        {
+            let mut st = state.lock().expect("fake realm state");
+            for user in &self.users {
+                st.add_user(user);
+            }
+        }
         let app = Router::new()
             .route("/connect/jwks", get(api::jwks))
             .route("/v2/sessions/{id}", get(api::session_v2))
@@ -135,6 +208,7 @@ impl FakeRealmBuilder {
             .route("/v1/events/{id}", get(api::event_v1))
             .route("/login", get(pages::login_page))
             .route("/logout", get(pages::logout_page))
+            .merge(loginrocket::routes())
             .with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -208,6 +282,8 @@ impl FakeRealm {
             embed_user: true,
             session_ttl: 3600,
             realm_id: None,
+            users: Vec::new(),
+            sign_in: SignInSettings::default(),
             clock: None,
         }
     }
@@ -335,21 +411,59 @@ impl FakeRealm {
         self.lock().end_session(session_id);
     }
 
+    /// Add a user (or replace the one with the same email), as
+    /// [`FakeRealmBuilder::user`] does before the start.
+    pub fn add_user(&self, user: UserSpec) -> FakeUser {
+        self.lock().add_user(&user)
+    }
+
+    /// Everything the realm would have sent `email` (reset and verification tokens, MFA
+    /// codes, invitation requests), oldest first.
+    ///
+    /// ```
+    /// # async fn run() {
+    /// use authrocket_testkit::{FakeRealm, MailKind};
+    ///
+    /// let realm = FakeRealm::start().await;
+    /// realm.user("ann@example.com");
+    /// reqwest::Client::new()
+    ///     .post(format!("{}/v2/password/forgot", realm.loginrocket_url()))
+    ///     .header("content-type", "application/json")
+    ///     .body(r#"{"email": "ann@example.com"}"#)
+    ///     .send()
+    ///     .await
+    ///     .unwrap();
+    /// let mail = realm.mails("ann@example.com").pop().unwrap();
+    /// assert_eq!(mail.kind, MailKind::PasswordReset);
+    /// assert!(mail.token.starts_with("tpw:"));
+    /// # }
+    /// ```
+    pub fn mails(&self, email: &str) -> Vec<Mail> {
+        self.lock()
+            .accounts
+            .mails
+            .iter()
+            .filter(|m| m.to.eq_ignore_ascii_case(email))
+            .cloned()
+            .collect()
+    }
+
+    /// Invite `email`: it may sign up when signup is [`Signup::InvitationOnly`].
+    pub fn invite(&self, email: &str) {
+        self.lock().accounts.invited.insert(email.to_owned());
+    }
+
+    /// Let pages from `origin` (`scheme://host[:port]`) call the LoginRocket browser API.
+    pub fn allow_origin(&self, origin: impl Into<String>) {
+        self.lock().accounts.settings.origins.push(origin.into());
+    }
+
     /// The user changes their password: every live session of theirs ends, each with a
     /// `session.deleted` event.
     pub fn change_password(&self, email: &str) {
         let mut st = self.lock();
         let user_id = st.user(email).id;
-        let mut ids: Vec<String> = st
-            .sessions
-            .values()
-            .filter(|s| s.user_id == user_id)
-            .map(|s| s.id.clone())
-            .collect();
-        ids.sort();
-        for id in ids {
-            st.end_session(&id);
-        }
+        st.end_sessions_of(&user_id, None);
     }
 
     /// Delete the user: their sessions end (`session.deleted` each), then `user.deleted`.

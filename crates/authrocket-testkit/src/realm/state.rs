@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+use super::accounts::{Accounts, DEMO_PASSWORD, UserSpec};
 use super::faults::Faults;
 use super::webhooks::Webhooks;
 use crate::{ManualClock, SigningKey, TokenBuilder, now, random_id};
@@ -60,6 +61,8 @@ pub(super) struct StoredSession {
     pub(super) created_at: f64,
     pub(super) expires_at: i64,
     pub(super) revoked: bool,
+    /// The org selected in LoginRocket (`account`), if any.
+    pub(super) account: Option<String>,
 }
 
 /// Everything the realm knows, behind one lock.
@@ -82,6 +85,10 @@ pub(super) struct RealmState {
     pub(super) counts: HashMap<&'static str, u64>,
     pub(super) last_user_agent: Option<String>,
     pub(super) clock: Option<ManualClock>,
+    /// Passwords, MFA, pending tokens, mails and sign-in settings (LoginRocket).
+    pub(super) accounts: Accounts,
+    /// Org ids by name, for users declared with [`UserSpec`].
+    pub(super) org_ids: HashMap<String, String>,
 }
 
 /// The realm's state as its handlers share it.
@@ -117,7 +124,135 @@ impl RealmState {
             }],
         };
         self.users.insert(user.id.clone(), user.clone());
+        self.accounts
+            .passwords
+            .insert(user.id.clone(), DEMO_PASSWORD.to_owned());
         user
+    }
+
+    /// Add the user `spec` describes (replacing one with the same email).
+    pub(super) fn add_user(&mut self, spec: &UserSpec) -> FakeUser {
+        let local = spec.email.split('@').next().unwrap_or(&spec.email);
+        let first = spec.first_name.clone().unwrap_or_else(|| {
+            let mut first = local.to_owned();
+            if let Some(c) = first.get_mut(0..1) {
+                c.make_ascii_uppercase();
+            }
+            first
+        });
+        let last = spec
+            .last_name
+            .clone()
+            .unwrap_or_else(|| "Example".to_owned());
+        let orgs = spec
+            .orgs
+            .iter()
+            .map(|(name, permissions)| FakeOrg {
+                membership_id: random_id("mb_"),
+                org_id: self
+                    .org_ids
+                    .entry(name.clone())
+                    .or_insert_with(|| random_id("org_"))
+                    .clone(),
+                name: name.clone(),
+                permissions: permissions.clone(),
+            })
+            .collect();
+        let id = match self.users.values().find(|u| u.email == spec.email) {
+            Some(existing) => existing.id.clone(),
+            None => random_id("usr_"),
+        };
+        let user = FakeUser {
+            id: id.clone(),
+            email: spec.email.clone(),
+            name: format!("{first} {last}"),
+            first_name: first,
+            last_name: last,
+            orgs,
+        };
+        self.users.insert(id.clone(), user.clone());
+        let accounts = &mut self.accounts;
+        accounts.passwords.insert(id.clone(), spec.password.clone());
+        if spec.mfa {
+            accounts.mfa.insert(id.clone());
+        }
+        if !spec.email_verified {
+            accounts.unverified.insert(id);
+        }
+        user
+    }
+
+    /// The user whose email, username (the email here) or id is `login`.
+    pub(super) fn find_user(&self, login: &str) -> Option<&FakeUser> {
+        let login = login.trim();
+        self.users
+            .values()
+            .find(|u| u.id == login || u.email.eq_ignore_ascii_case(login))
+    }
+
+    /// A LoginRocket sign-in of `user_id` into `session` (a new one when `None`) for
+    /// `account` (an org id the user belongs to; `None`: none selected): a fresh token whose
+    /// `orgs` hold the selected account only, known to the Core API like any other.
+    pub(super) fn sign_in(
+        &mut self,
+        user_id: &str,
+        session: Option<&str>,
+        account: Option<&str>,
+    ) -> Option<(String, String)> {
+        let user = self.users.get(user_id)?.clone();
+        let now = self.now();
+        let (session_id, exp) = match session.and_then(|id| self.find_session(id)) {
+            Some(s) => (s.id.clone(), s.expires_at),
+            None => (random_id("kss_"), now + self.session_ttl),
+        };
+        let orgs: Vec<Value> = user
+            .orgs
+            .iter()
+            .filter(|o| Some(o.org_id.as_str()) == account)
+            .map(|o| {
+                json!({"mid": o.membership_id, "oid": o.org_id, "name": o.name,
+                       "perm": o.permissions, "selected": true})
+            })
+            .collect();
+        let token = TokenBuilder::v2(&user.id)
+            .claim("sid", session_id.as_str())
+            .claim("rid", self.realm_id.as_str())
+            .claim("name", user.name.as_str())
+            .claim("given_name", user.first_name.as_str())
+            .claim("family_name", user.last_name.as_str())
+            .claim("preferred_username", user.email.as_str())
+            .claim("email", user.email.as_str())
+            .claim(
+                "email_verified",
+                !self.accounts.unverified.contains(&user.id),
+            )
+            .claim("orgs", orgs)
+            .claim("iat", now)
+            .claim("exp", exp)
+            .sign(self.keys.last().expect("a key"));
+        if self.sessions.contains_key(&session_id) {
+            self.by_token.insert(token.clone(), session_id.clone());
+        } else {
+            self.remember(user, session_id.clone(), token.clone(), exp);
+        }
+        if let Some(s) = self.sessions.get_mut(&session_id) {
+            s.account = account.map(str::to_owned);
+        }
+        Some((session_id, token))
+    }
+
+    /// End every live session of `user_id` but `keep`.
+    pub(super) fn end_sessions_of(&mut self, user_id: &str, keep: Option<&str>) {
+        let mut ids: Vec<String> = self
+            .sessions
+            .values()
+            .filter(|s| s.user_id == user_id && Some(s.id.as_str()) != keep)
+            .map(|s| s.id.clone())
+            .collect();
+        ids.sort();
+        for id in ids {
+            self.end_session(&id);
+        }
     }
 
     /// Log `email` in: a new session and its AuthRocket 2 token.
@@ -192,6 +327,7 @@ impl RealmState {
             created_at: self.now() as f64 + 0.25,
             expires_at: exp,
             revoked: false,
+            account: None,
         };
         self.sessions.insert(session_id.clone(), session);
         self.by_token.insert(token.clone(), session_id.clone());
