@@ -1,8 +1,9 @@
-//! The browser flow, end to end: `cargo run --example login_flow`.
+//! The browser flow, end to end: `cargo run --example login_flow`, then open the printed
+//! address (`PORT`, default 3001).
 //!
 //! An app with a public home page, a dashboard that needs a login, and a logout link —
 //! signed in through LoginRocket (here the embedded fake realm's login and logout pages).
-//! The example then plays the browser, following each redirect and printing it:
+//! What the browser goes through (`tests/browser.rs` drives it in Chromium):
 //!
 //! 1. `/dashboard` without a cookie → 303 to LoginRocket's `/login?redirect_uri=…`
 //! 2. LoginRocket logs the user in → 303 back to `/dashboard?token=…`
@@ -19,7 +20,6 @@ use authrocket_testkit::FakeRealm;
 use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
 async fn home(user: Option<CurrentUser>) -> String {
     match user {
@@ -43,7 +43,11 @@ async fn logout(logout: Logout) -> Response {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let realm = FakeRealm::start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3001);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let app_url = format!("http://localhost:{}", listener.local_addr()?.port());
     // The app's public URL: the base of the redirect_uris given to LoginRocket. Plain http,
     // so the token cookie goes without `Secure` (never in production).
@@ -58,68 +62,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/logout", get(logout))
         .layer(auth.clone())
         .layer(LoginRedirectLayer::new(&auth));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    // The "browser": follows redirects by hand and keeps the one cookie.
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let mut cookie: Option<String> = None;
-    let mut url = format!("{app_url}/dashboard");
-    for step in 1..=10 {
-        let mut req = browser.get(&url);
-        if let Some(c) = &cookie {
-            req = req.header(COOKIE, c);
-        }
-        let res = req.send().await?;
-        let status = res.status();
-        let set_cookie = res
-            .headers()
-            .get(SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let location = res
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = res.text().await?;
-        let body = if body.is_empty() {
-            String::new()
-        } else {
-            format!(": {body}")
-        };
-        println!("{step}. GET {} → {status}{body}", shorten(&url));
-        if let Some(set) = set_cookie {
-            println!("     set-cookie: {}", shorten(&set));
-            let pair = set.split(';').next().unwrap_or_default().to_owned();
-            cookie = (!pair.ends_with('=')).then_some(pair);
-        }
-        match location {
-            Some(next) if next.starts_with('/') => url = format!("{app_url}{next}"),
-            Some(next) => url = next,
-            None if url.ends_with("/dashboard") => url = format!("{app_url}/logout"),
-            None => break,
-        }
-    }
-    println!(
-        "LoginRocket login pages served: {}, logouts: {}",
-        realm.requests("/login"),
-        realm.requests("/logout")
-    );
+    println!("listening on {app_url}");
+    println!("open {app_url}/dashboard: LoginRocket (the embedded realm) signs the demo user in");
+    println!("then {app_url}/logout; Ctrl-C to stop");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
-}
-
-/// Long tokens make unreadable lines: keep their first characters.
-fn shorten(s: &str) -> String {
-    let mut out = String::new();
-    for part in s.split_inclusive(['=', '&']) {
-        if part.len() > 60 {
-            out.push_str(&part[..24]);
-            out.push('…')
-        } else {
-            out.push_str(part)
-        }
-    }
-    out
 }

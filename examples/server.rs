@@ -2,21 +2,29 @@
 //!
 //! * Reads the AuthRocket settings from the environment (`AUTHROCKET_JWT_KEY`,
 //!   `LOGINROCKET_URL`, `AUTHROCKET_URL`, …). With none set, it starts an embedded fake realm
-//!   (the testkit's), verifies offline (no API call per request) and prints a demo token, a
-//!   `curl` line, and a LoginRocket logout link that ends the demo session: the realm's
+//!   (the testkit's), verifies offline (no API call per request) and prints the LoginRocket
+//!   URL, a demo login (email and password) for the page, a demo token, a `curl` line, and
+//!   a LoginRocket logout link that ends the demo session: the realm's
 //!   `session.deleted` webhook reaches `/authrocket/events` and the token answers 401
 //!   `revoked` at once.
 //! * Listens on `127.0.0.1:$PORT` (default 3000; `PORT=0` picks a free port).
-//! * `GET /` public, `GET /me` protected (the current user as JSON), `GET /healthz`, and
+//! * `GET /` a login page (when LoginRocket's URL is known: the embedded realm's, or
+//!   `LOGINROCKET_URL`) that logs in with LoginRocket's browser API, keeps the token as
+//!   `arToken` and shows who `/me` says you are; `GET /me` protected (the current user as
+//!   JSON); `GET /logout` (the redirect flow's); `GET /healthz`; and
 //!   `POST /authrocket/events` (AuthRocket's webhooks) whenever `AUTHROCKET_URL` and
-//!   `AUTHROCKET_API_KEY` are set, in any mode.
+//!   `AUTHROCKET_API_KEY` are set, in any mode. `?token=` on any page (LoginRocket Web's
+//!   redirect) becomes the `arToken` cookie.
 //! * With `AUTHROCKET_REDIS_URL`, shares logouts (and, online or hybrid, verified sessions)
 //!   with every other instance using the same Redis: `scripts/fleet.sh` runs three.
 //! * Logs to stderr, level from `RUST_LOG` (e.g. `RUST_LOG=authrocket=debug`).
 
 use authrocket::axum::events_route;
-use authrocket::{AuthRocketLayer, CurrentUser, Verifier, VerifierBuilder, VerifyMode};
+use authrocket::{
+    AuthRocketLayer, CurrentUser, LoginRedirectLayer, Logout, Verifier, VerifierBuilder, VerifyMode,
+};
 use authrocket_testkit::FakeRealm;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -28,6 +36,23 @@ const KEY_SOURCES: &[&str] = &[
     "LOGINROCKET_URL",
     "AUTHROCKET_URL",
 ];
+
+/// The demo's login page: plain HTML and a few lines of JavaScript, no build step.
+const LOGIN_PAGE: &str = include_str!("demo/index.html");
+
+/// `GET /`: the login page, or a line of help without LoginRocket's URL.
+fn page(home: &str) -> Response {
+    match home.is_empty() {
+        true => "Hello! GET /me with an AuthRocket token to see who you are.\n".into_response(),
+        false => Html(home.to_owned()).into_response(),
+    }
+}
+
+/// `GET /logout`: the redirect flow's logout (clears the cookie, ends the session at
+/// LoginRocket, comes back to `/`).
+async fn logout(logout: Logout) -> Response {
+    logout.redirect_to("/")
+}
 
 /// `GET /me`: who is calling.
 async fn me(user: CurrentUser) -> Json<Value> {
@@ -100,27 +125,47 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let events = verifier.receives_events().then(|| verifier.clone());
+    // The login page needs LoginRocket's URL: the embedded realm's, or LOGINROCKET_URL.
+    let loginrocket = match &demo {
+        Some(realm) => Some(realm.loginrocket_url()),
+        None => std::env::var("LOGINROCKET_URL").ok(),
+    };
+    let home: std::sync::Arc<str> = match loginrocket {
+        Some(url) => LOGIN_PAGE.replace("{{LOGINROCKET_URL}}", &url).into(),
+        None => "".into(),
+    };
+    let auth = AuthRocketLayer::new(verifier);
     let mut app = Router::new()
         .route("/me", get(me))
-        .route_layer(AuthRocketLayer::new(verifier))
-        .route(
-            "/",
-            get(|| async { "Hello! GET /me with an AuthRocket token to see who you are.\n" }),
-        )
+        .route_layer(auth.clone())
+        .route("/logout", get(logout).layer(auth.clone().optional()))
+        .route("/", get(move || async move { page(&home) }))
         .route("/healthz", get(|| async { "ok\n" }));
     if let Some(verifier) = events {
         app = app.route("/authrocket/events", events_route(verifier));
     }
+    // LoginRocket Web's redirect flow: `?token=` becomes the `arToken` cookie.
+    let app = app.layer(LoginRedirectLayer::new(&auth));
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     say(format_args!("listening on http://{addr}"));
     if let Some(realm) = &demo {
+        // The page calls the realm's browser API from this origin.
+        realm.allow_origin(format!("http://{addr}"));
+        realm.allow_origin(format!("http://localhost:{}", addr.port()));
         let login = realm.login("demo@example.com");
         say(format_args!(
             "no AuthRocket settings found: using an embedded fake realm at {}",
             realm.url()
         ));
+        say(format_args!("loginrocket url: {}", realm.loginrocket_url()));
+        say(format_args!(
+            "demo login: {} {}",
+            login.user.email,
+            authrocket_testkit::DEMO_PASSWORD
+        ));
+        say(format_args!("open http://{addr}/ and log in"));
         say(format_args!("demo token: {}", login.token));
         say(format_args!(
             "try: curl -H \"Authorization: Bearer {}\" http://{addr}/me",

@@ -184,6 +184,54 @@ impl Browser {
         }
     }
 
+    /// The value of a JavaScript expression whose value is a promise, once it settles.
+    pub async fn eval_async(&mut self, expression: &str) -> Value {
+        let result = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+            )
+            .await;
+        result["result"]["value"].clone()
+    }
+
+    /// Wait (at most 20 s) until the JavaScript `condition` is true; on failure keep a
+    /// screenshot (`target/browser-failures/{name}.png`) and say where.
+    pub async fn wait_for(&mut self, name: &str, condition: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.eval(&format!("!!({condition})")).await != json!(true) {
+            if Instant::now() > deadline {
+                let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("target/browser-failures")
+                    .join(format!("{name}.png"));
+                self.screenshot(&path).await;
+                let text = self
+                    .eval("document.body ? document.body.innerText : ''")
+                    .await;
+                panic!(
+                    "{name}: `{condition}` still false after 20 s; page text {text}; screenshot {}",
+                    path.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Save a PNG of the page at `path`.
+    pub async fn screenshot(&mut self, path: &std::path::Path) {
+        use base64::Engine as _;
+        let shot = self
+            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap_or_default())
+            .unwrap_or_default();
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(path, png);
+    }
+
     /// The cookies the browser holds for `url` (`HttpOnly` ones included).
     pub async fn cookies(&mut self, url: &str) -> Vec<Value> {
         let result = self

@@ -1,3 +1,5 @@
-//! Helpers shared by the root package's integration tests.
+//! Helpers shared by the root package's integration tests (each test binary uses a part).
+#![allow(dead_code)]
 
 pub mod chromium;
+pub mod server;
