@@ -294,6 +294,19 @@ async fn logout_ends_the_session_for_the_core_api_and_sends_the_event() {
         .build()
         .unwrap();
     online.verify(token.as_str().unwrap()).await.unwrap();
+    // A single-user realm: the session's account is the user's org, no choice to make.
+    let (status, body) = lr
+        .call(Method::GET, "session", json!({"session": session}))
+        .await;
+    assert_eq!(
+        (status, &body["result"]),
+        (StatusCode::OK, &json!("full_login"))
+    );
+    assert_eq!(
+        body["account"],
+        realm.user("ann@example.com").orgs[0].org_id
+    );
+    assert_eq!(body["session"], session);
 
     let (status, body) = lr
         .call(Method::DELETE, "session", json!({"session": session}))
@@ -592,4 +605,23 @@ async fn form_bodies_cors_and_rate_limits() {
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.headers()["retry-after"], "2");
     assert!(limited.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn an_hs256_realm_signs_loginrocket_tokens_with_its_key() {
+    let realm = FakeRealm::builder()
+        .hs256()
+        .user(UserSpec::new("ann@example.com").member("Acme", ["ar:admin"]))
+        .start()
+        .await;
+    let lr = Client::new(&realm);
+    let (session, token) = log_in(&lr, "ann@example.com", authrocket_testkit::DEMO_PASSWORD).await;
+    let v = Verifier::builder()
+        .jwt_key(realm.jwt_key())
+        .realm(realm.realm_id())
+        .build()
+        .unwrap();
+    let s = v.verify(&token).await.unwrap();
+    assert_eq!(s.session_id(), Some(session.as_str()));
+    assert!(s.has_permission("ar:admin"));
 }
