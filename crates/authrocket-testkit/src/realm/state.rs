@@ -214,21 +214,8 @@ impl RealmState {
                        "perm": o.permissions, "selected": true})
             })
             .collect();
-        let token = TokenBuilder::v2(&user.id)
-            .claim("sid", session_id.as_str())
-            .claim("rid", self.realm_id.as_str())
-            .claim("name", user.name.as_str())
-            .claim("given_name", user.first_name.as_str())
-            .claim("family_name", user.last_name.as_str())
-            .claim("preferred_username", user.email.as_str())
-            .claim("email", user.email.as_str())
-            .claim(
-                "email_verified",
-                !self.accounts.unverified.contains(&user.id),
-            )
-            .claim("orgs", orgs)
-            .claim("iat", now)
-            .claim("exp", exp)
+        let token = self
+            .v2_claims(&user, &session_id, orgs, now, exp)
             .sign(self.keys.last().expect("a key"));
         if self.sessions.contains_key(&session_id) {
             self.by_token.insert(token.clone(), session_id.clone());
@@ -271,22 +258,35 @@ impl RealmState {
                        "perm": o.permissions, "selected": i == 0})
             })
             .collect();
-        let token = customize(
-            TokenBuilder::v2(&user.id)
-                .claim("sid", session_id.as_str())
-                .claim("rid", self.realm_id.as_str())
-                .claim("name", user.name.as_str())
-                .claim("given_name", user.first_name.as_str())
-                .claim("family_name", user.last_name.as_str())
-                .claim("preferred_username", user.email.as_str())
-                .claim("email", user.email.as_str())
-                .claim("email_verified", true)
-                .claim("orgs", orgs)
-                .claim("iat", now)
-                .claim("exp", exp),
-        )
-        .sign(self.keys.last().expect("a key"));
+        let token = customize(self.v2_claims(&user, &session_id, orgs, now, exp))
+            .sign(self.keys.last().expect("a key"));
         self.remember(user, session_id, token, exp)
+    }
+
+    /// The claims of an AuthRocket 2 login token of `user` in `session_id` with `orgs`.
+    fn v2_claims(
+        &self,
+        user: &FakeUser,
+        session_id: &str,
+        orgs: Vec<Value>,
+        now: i64,
+        exp: i64,
+    ) -> TokenBuilder {
+        TokenBuilder::v2(&user.id)
+            .claim("sid", session_id)
+            .claim("rid", self.realm_id.as_str())
+            .claim("name", user.name.as_str())
+            .claim("given_name", user.first_name.as_str())
+            .claim("family_name", user.last_name.as_str())
+            .claim("preferred_username", user.email.as_str())
+            .claim("email", user.email.as_str())
+            .claim(
+                "email_verified",
+                !self.accounts.unverified.contains(&user.id),
+            )
+            .claim("orgs", orgs)
+            .claim("iat", now)
+            .claim("exp", exp)
     }
 
     /// Log `email` in with an AuthRocket 1 token (`uid`, `tk`, `aud` = realm, `m[]`).
