@@ -18,11 +18,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "axum")]
 pub use authrocket_axum as axum;
 pub use authrocket_tower as tower;
 pub use authrocket_verify as verify;
 
-pub use authrocket_axum::{CurrentUser, LoginRedirectLayer, LoginRequired, Logout};
+#[cfg(feature = "axum")]
+pub use authrocket_axum::{CurrentUser, LoginRequired, Logout};
+pub use authrocket_tower::LoginRedirectLayer;
 pub use authrocket_tower::{AuthMode, AuthRocketLayer, RequirePermissionLayer, TokenCookie};
 pub use authrocket_verify::{
     ConfigError, Session, Verifier, VerifierBuilder, VerifyError, VerifyMode,

@@ -12,6 +12,9 @@
 //! Nothing here blocks or awaits: one atomic read when the gate is open and idle, one short
 //! lock for the bucket per call made.
 
+// Without the `http` feature only the budget's settings are read (nothing is called).
+#![cfg_attr(not(feature = "http"), allow(dead_code))]
+
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;

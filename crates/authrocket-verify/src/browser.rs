@@ -37,7 +37,7 @@ impl AppSite {
 /// fragment or credentials.
 fn origin(value: &str) -> Result<String, ConfigError> {
     const VAR: &str = "AUTHROCKET_APP_URL";
-    let url = crate::http::parse_url(VAR, value)?;
+    let url = crate::urls::parse_url(VAR, value)?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ConfigError::invalid(
             VAR,

@@ -50,6 +50,7 @@ enum Cause {
     #[error("token signature is invalid")]
     BadSignature,
     #[error("token was signed by an unknown key")]
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     UnknownKey,
     #[error("token has expired")]
     Expired,
@@ -71,6 +72,7 @@ enum Cause {
     },
     /// Our own API credentials were refused: said to the client only as "unavailable".
     #[error("token cannot be verified right now")]
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     ApiCredentials,
     #[error("the request's credentials are ambiguous or unreadable: {0}")]
     InvalidRequest(&'static str),
@@ -95,11 +97,13 @@ impl VerifyError {
     pub(crate) const UNSUPPORTED_ALGORITHM: Self = Self::of(Cause::UnsupportedAlgorithm);
     pub(crate) const UNSUPPORTED_HEADER: Self = Self::of(Cause::UnsupportedHeader);
     pub(crate) const BAD_SIGNATURE: Self = Self::of(Cause::BadSignature);
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) const UNKNOWN_KEY: Self = Self::of(Cause::UnknownKey);
     pub(crate) const EXPIRED: Self = Self::of(Cause::Expired);
     pub(crate) const NOT_YET_VALID: Self = Self::of(Cause::NotYetValid);
     pub(crate) const WRONG_ISSUER: Self = Self::of(Cause::WrongIssuer);
     pub(crate) const REVOKED: Self = Self::of(Cause::Revoked);
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) const API_CREDENTIALS: Self = Self::of(Cause::ApiCredentials);
 
     const fn of(cause: Cause) -> Self {
@@ -260,6 +264,7 @@ enum Problem {
         reason: String,
     },
     #[error("the HTTP client (rustls) for the JWKS and the session API could not be built")]
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     HttpClient,
     #[error("{variable}={mode} needs {needs}")]
     ModeNeeds {
@@ -274,6 +279,7 @@ impl ConfigError {
     pub(crate) const NO_KEY_SOURCE: Self = Self::of(Problem::NoKeySource);
     /// The HTTP client could not be built (its TLS set-up failed): the machine's problem,
     /// not a setting's.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) const HTTP_CLIENT: Self = Self::of(Problem::HttpClient);
 
     const fn of(problem: Problem) -> Self {

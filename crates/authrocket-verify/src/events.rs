@@ -18,16 +18,16 @@
 //! tower crate's `EventReceiver` and the axum crate's `events_route`.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+#[cfg(feature = "http")]
 use crate::api_gate::Caller;
 use crate::error::VerifyError;
 use crate::json;
 use crate::secret::Secret;
-use crate::session_api::SessionApi;
 
 /// Applied event ids remembered, most recent first out last.
 const REMEMBERED: usize = 10_000;
@@ -184,12 +184,30 @@ impl Event {
     }
 }
 
+/// The session API that confirms events (none without the `http` feature).
+#[cfg(feature = "http")]
+pub(crate) type Api = std::sync::Arc<crate::session_api::SessionApi>;
+/// The session API that confirms events (none without the `http` feature).
+#[cfg(not(feature = "http"))]
+pub(crate) type Api = std::convert::Infallible;
+
+/// The event `id`, as the API has it.
+#[cfg(feature = "http")]
+async fn fetch(api: &Api, id: &str) -> Result<Event, VerifyError> {
+    api.get(Caller::Event, &["events", id]).await
+}
+
+#[cfg(not(feature = "http"))]
+async fn fetch(api: &Api, _: &str) -> Result<Event, VerifyError> {
+    match *api {}
+}
+
 /// Event ids applied, and the order they came in (the oldest is forgotten first).
 type Applied = (HashSet<Box<str>>, VecDeque<Box<str>>);
 
 /// The receiving side of events: the API to confirm them with, the ids already applied.
 pub(crate) struct Events {
-    api: Option<Arc<SessionApi>>,
+    api: Option<Api>,
     secret: Option<Secret>,
     applied: Mutex<Applied>,
 }
@@ -222,7 +240,7 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Events {
-    pub(crate) fn new(api: Option<Arc<SessionApi>>, secret: Option<Secret>) -> Self {
+    pub(crate) fn new(api: Option<Api>, secret: Option<Secret>) -> Self {
         Self {
             api,
             secret,
@@ -275,19 +293,16 @@ impl Events {
             EventErrorKind::Unavailable,
             "no session API is configured to confirm events (AUTHROCKET_URL, AUTHROCKET_API_KEY)",
         ))?;
-        let event: Event = api
-            .get(Caller::Event, &["events", &id])
-            .await
-            .map_err(|e| match e {
-                e if e == VerifyError::REVOKED => {
-                    EventError::new(EventErrorKind::Unknown, "the API does not know this event")
-                }
-                e => EventError {
-                    kind: EventErrorKind::Unavailable,
-                    reason: "the event cannot be confirmed right now",
-                    retry_after: e.retry_after(),
-                },
-            })?;
+        let event: Event = fetch(api, &id).await.map_err(|e| match e {
+            e if e == VerifyError::REVOKED => {
+                EventError::new(EventErrorKind::Unknown, "the API does not know this event")
+            }
+            e => EventError {
+                kind: EventErrorKind::Unavailable,
+                reason: "the event cannot be confirmed right now",
+                retry_after: e.retry_after(),
+            },
+        })?;
         if event.id != id || event.object.as_deref().is_some_and(|o| o != "event") {
             return Err(EventError {
                 kind: EventErrorKind::Unavailable,

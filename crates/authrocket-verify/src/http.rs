@@ -10,34 +10,6 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 
-pub(crate) fn parse_url(variable: &'static str, value: &str) -> Result<reqwest::Url, ConfigError> {
-    let url = reqwest::Url::parse(value.trim())
-        .map_err(|_| ConfigError::invalid(variable, "not an absolute URL"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::invalid(
-            variable,
-            "the URL must use http or https",
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::invalid(
-            variable,
-            "the URL must not have a query or fragment",
-        ));
-    }
-    Ok(url)
-}
-
-/// `base` with `segments` appended as path segments (one `/` between, whatever `base` ends in).
-pub(crate) fn join_path(base: &reqwest::Url, segments: &[&str]) -> reqwest::Url {
-    let mut url = base.clone();
-    {
-        let mut path = url.path_segments_mut().expect("http(s) URLs have a path");
-        path.pop_if_empty().extend(segments);
-    }
-    url
-}
-
 /// `user-agent` sent with every request: this library and its version.
 pub(crate) const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_NAME"),

@@ -36,6 +36,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     }
 }
 
+#[cfg(feature = "http")]
 /// Deserialize an optional [`Object`] as an `Option<T>` (for `#[serde(deserialize_with)]`).
 pub(crate) fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where

@@ -59,6 +59,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
+#[cfg(feature = "http")]
 fn is_b64url_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
@@ -121,6 +122,7 @@ impl<'t> Compact<'t> {
         self.header
     }
 
+    #[cfg(feature = "http")]
     /// Check every character is base64url, for tokens that are sent on without being
     /// decoded (online mode).
     pub(crate) fn check_charset(&self) -> Result<(), VerifyError> {

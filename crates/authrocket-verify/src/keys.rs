@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use aws_lc_rs::{hmac, rsa, signature};
+use aws_lc_rs::{hmac, signature};
 
 use crate::error::ConfigError;
 
@@ -60,9 +60,10 @@ impl VerifyingKey {
         })
     }
 
+    #[cfg(feature = "http")]
     /// An RS256 key from its big-endian modulus and exponent.
     pub(crate) fn rs256_from_components(n: &[u8], e: &[u8]) -> Result<Self, &'static str> {
-        let key = rsa::PublicKeyComponents { n, e }
+        let key = aws_lc_rs::rsa::PublicKeyComponents { n, e }
             .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
             .map_err(|_| "not an RSA public key of 2048 to 8192 bits")?;
         Ok(Self {

@@ -88,17 +88,21 @@ pub mod config;
 mod error;
 pub mod events;
 pub mod fleet;
+#[cfg(feature = "http")]
 mod http;
 mod json;
+#[cfg(feature = "http")]
 mod jwks;
 mod jwt;
 mod keys;
 mod revocation;
 mod secret;
 mod session;
+#[cfg(feature = "http")]
 mod session_api;
 mod setup;
 mod strategy;
+mod urls;
 mod verifier;
 
 pub use cache::CacheStats;

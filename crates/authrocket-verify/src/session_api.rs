@@ -223,7 +223,7 @@ impl SessionApi {
         client: reqwest::Client,
         gate: ApiGate,
     ) -> Result<Self, ConfigError> {
-        let base = http::parse_url("AUTHROCKET_URL", s.url)?;
+        let base = crate::urls::parse_url("AUTHROCKET_URL", s.url)?;
         let version = match base.path().trim_end_matches('/').rsplit('/').next() {
             Some("v2") => ApiVersion::V2,
             Some("v1") => ApiVersion::V1,
@@ -290,7 +290,7 @@ impl SessionApi {
         segments: &[&str],
     ) -> Result<T, VerifyError> {
         let _permit = self.gate.admit(caller)?;
-        let url = http::join_path(&self.base, segments);
+        let url = crate::urls::join_path(&self.base, segments);
         let request = self.client.get(url).headers(self.headers.clone());
         let response = http::send_idempotent(request)
             .await

@@ -263,6 +263,7 @@ impl SessionData {
         (self.expires_at != NO_TIME).then_some(self.expires_at)
     }
 
+    #[cfg(feature = "http")]
     pub(crate) fn set_expires_at(&mut self, exp: Option<i64>) {
         self.expires_at = exp.unwrap_or(NO_TIME);
     }
@@ -276,6 +277,7 @@ impl SessionData {
             .unwrap_or_default()
     }
 
+    #[cfg(feature = "http")]
     /// Replace the session id (hybrid mode fills it from the API when the token had none).
     pub(crate) fn with_session_id(mut self, id: &str) -> Result<Self, VerifyError> {
         let mut text = Text(String::from(std::mem::take(&mut self.text)));

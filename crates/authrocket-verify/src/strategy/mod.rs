@@ -4,6 +4,7 @@
 
 mod offline;
 
+#[cfg(feature = "http")]
 use std::sync::Arc;
 
 pub(crate) use offline::{Keys, Offline};
@@ -12,6 +13,7 @@ use crate::config::VerifyMode;
 use crate::error::VerifyError;
 use crate::jwt::Compact;
 use crate::session::SessionData;
+#[cfg(feature = "http")]
 use crate::session_api::{Expected, SessionApi};
 
 // Built once per verifier and never moved: the size difference between variants costs nothing.
@@ -21,8 +23,10 @@ pub(crate) enum Strategy {
     /// The JWT's signature and claims; no network but for the JWKS.
     Offline(Offline),
     /// AuthRocket's session API only.
+    #[cfg(feature = "http")]
     Online(Arc<SessionApi>),
     /// Offline first (forgeries never reach the API), then the session API.
+    #[cfg(feature = "http")]
     Hybrid(Offline, Arc<SessionApi>),
 }
 
@@ -30,7 +34,9 @@ impl Strategy {
     pub(crate) fn mode(&self) -> VerifyMode {
         match self {
             Self::Offline(_) => VerifyMode::Offline,
+            #[cfg(feature = "http")]
             Self::Online(_) => VerifyMode::Online,
+            #[cfg(feature = "http")]
             Self::Hybrid(..) => VerifyMode::Hybrid,
         }
     }
@@ -43,7 +49,10 @@ impl Strategy {
     /// The offline part, if any.
     pub(crate) fn offline(&self) -> Option<&Offline> {
         match self {
-            Self::Offline(o) | Self::Hybrid(o, _) => Some(o),
+            Self::Offline(o) => Some(o),
+            #[cfg(feature = "http")]
+            Self::Hybrid(o, _) => Some(o),
+            #[cfg(feature = "http")]
             Self::Online(_) => None,
         }
     }
@@ -68,9 +77,10 @@ impl Strategy {
         now: i64,
     ) -> Result<Option<SessionData>, VerifyError> {
         match self {
-            Self::Offline(offline) | Self::Hybrid(offline, _) => {
-                offline.verify(compact, now).await.map(Some)
-            }
+            Self::Offline(offline) => offline.verify(compact, now).await.map(Some),
+            #[cfg(feature = "http")]
+            Self::Hybrid(offline, _) => offline.verify(compact, now).await.map(Some),
+            #[cfg(feature = "http")]
             Self::Online(_) => {
                 // Sent to the API undecoded: its characters are checked here instead.
                 compact.check_charset()?;
@@ -81,6 +91,7 @@ impl Strategy {
 
     /// The rest of the verification of `token`, after [`precheck`](Self::precheck) gave
     /// `checked`: the session API's confirmation, online and hybrid.
+    #[cfg_attr(not(feature = "http"), allow(unused_variables))]
     pub(crate) async fn finish(
         &self,
         token: &str,
@@ -89,10 +100,12 @@ impl Strategy {
     ) -> Result<SessionData, VerifyError> {
         match (self, checked) {
             (Self::Offline(_), Some(data)) => Ok(data),
+            #[cfg(feature = "http")]
             (Self::Online(api), _) => {
                 let confirmed = api.confirm(token, Expected::Token, now, true).await?;
                 Ok(confirmed.into_data())
             }
+            #[cfg(feature = "http")]
             (Self::Hybrid(_, api), Some(mut data)) => {
                 let expected = Expected::Claims {
                     session_id: data.session_id(),
@@ -109,9 +122,9 @@ impl Strategy {
                 Ok(data)
             }
             // A precheck always gives the offline part its session.
-            (Self::Offline(_) | Self::Hybrid(..), None) => {
-                Err(VerifyError::unavailable("verification out of order"))
-            }
+            (Self::Offline(_), None) => Err(VerifyError::unavailable("verification out of order")),
+            #[cfg(feature = "http")]
+            (Self::Hybrid(..), None) => Err(VerifyError::unavailable("verification out of order")),
         }
     }
 }

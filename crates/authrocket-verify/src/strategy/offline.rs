@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::claims::{ClaimRules, RawClaims};
 use crate::error::VerifyError;
+#[cfg(feature = "http")]
 use crate::jwks::Jwks;
 use crate::jwt::{Compact, Header, HeaderMemo};
 use crate::keys::{Algorithm, VerifyingKey};
@@ -16,6 +17,7 @@ pub(crate) enum Keys {
     /// `AUTHROCKET_JWT_KEY` / `AUTHROCKET_JWT_SECRET`, parsed once.
     Static(Arc<VerifyingKey>),
     /// `<LOGINROCKET_URL>/connect/jwks`.
+    #[cfg(feature = "http")]
     Jwks(Jwks),
 }
 
@@ -59,6 +61,7 @@ impl Offline {
                 let header = self.check_header(compact, key.algorithm())?;
                 self.verify_with_key(compact, &header, key, now)
             }
+            #[cfg(feature = "http")]
             Keys::Jwks(jwks) => {
                 let header = self.check_header(compact, Algorithm::Rs256)?;
                 let kid = header

@@ -7,6 +7,7 @@ use crate::cache::CacheStats;
 use crate::config::VerifyMode;
 use crate::error::VerifyError;
 use crate::session::Session;
+#[cfg(feature = "http")]
 use crate::strategy::Keys;
 use crate::verifier::Verifier;
 
@@ -93,6 +94,7 @@ impl Verifier {
     /// ```
     pub async fn warm_up(&self) -> Result<(), VerifyError> {
         match self.inner.strategy.offline().map(|o| &o.keys) {
+            #[cfg(feature = "http")]
             Some(Keys::Jwks(jwks)) => jwks.refresh().await.map_err(VerifyError::unavailable),
             _ => Ok(()),
         }

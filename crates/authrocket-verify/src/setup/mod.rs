@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use crate::api_gate::ApiGate;
 use crate::browser::AppSite;
 use crate::cache::{Cache, Flights, Policy};
 use crate::claims::ClaimRules;
@@ -12,13 +11,14 @@ use crate::config::{VerifierBuilder, VerifyMode};
 use crate::error::ConfigError;
 use crate::events::Events;
 use crate::fleet::{Fleet, FleetSettings};
-use crate::http;
-use crate::jwks::Jwks;
 use crate::keys;
 use crate::revocation::Revocations;
 use crate::secret::Secret;
-use crate::session_api::{ApiSettings, SessionApi};
 use crate::strategy::{Keys, Offline, Strategy};
+use crate::urls;
+
+mod remote;
+use remote::Remote;
 
 /// Everything a verifier runs on.
 #[derive(Debug)]
@@ -124,7 +124,7 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
     let loginrocket_url = b
         .loginrocket_url
         .as_deref()
-        .map(|u| http::parse_url("LOGINROCKET_URL", u))
+        .map(|u| urls::parse_url("LOGINROCKET_URL", u))
         .transpose()?;
     let site = AppSite::new(b.app_url.as_deref(), &b.trusted_proxies)?;
     let static_key = match &b.jwt_key {
@@ -154,23 +154,17 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
     // The session API also confirms events, in any mode, when it is configured.
     let has_api_key = b.api_key.as_ref().is_some_and(|k| !k.0.trim().is_empty());
     let events_api = b.authrocket_url.is_some() && has_api_key;
-    // The HTTP client exists only when something will fetch: JWKS or the session API.
     let needs_jwks = mode != VerifyMode::Online && static_key.is_none();
-    let client = match needs_jwks || mode != VerifyMode::Offline || events_api {
-        true => Some(http::client(b.api_timeout)?),
-        false => None,
-    };
-    // Built above whenever a strategy below needs it.
-    let client_for = |_: &str| client.clone().ok_or(ConfigError::NO_KEY_SOURCE);
+    let remote = Remote::new(
+        &b,
+        needs_jwks,
+        mode != VerifyMode::Offline || events_api,
+        &now,
+    )?;
     let offline = || -> Result<Offline, ConfigError> {
         let keys = match (&static_key, &loginrocket_url) {
             (Some(key), _) => Keys::Static(Arc::clone(key)),
-            (None, Some(base)) => Keys::Jwks(Jwks::new(
-                http::join_path(base, &["connect", "jwks"]),
-                client_for("JWKS")?,
-                b.jwks_refresh_interval,
-                now.clone(),
-            )),
+            (None, Some(base)) => remote.jwks(base, &b, &now)?,
             (None, None) => return Err(ConfigError::NO_KEY_SOURCE),
         };
         let rules = ClaimRules {
@@ -181,32 +175,7 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
         };
         Ok(Offline::new(keys, rules))
     };
-    let api = || -> Result<Arc<SessionApi>, ConfigError> {
-        let url = b.authrocket_url.as_deref().unwrap_or_default();
-        SessionApi::new(
-            ApiSettings {
-                url,
-                api_key: b.api_key.as_ref(),
-                realm: b.realm.as_deref(),
-                service: b.service.as_deref(),
-                account: b.account.as_deref(),
-            },
-            client_for("session API")?,
-            ApiGate::new(b.api_budget, now.clone()),
-        )
-        .map(Arc::new)
-    };
-    // One client of the session API (one budget for the key) for verifications and events.
-    let api = match mode != VerifyMode::Offline || events_api {
-        true => Some(api()?),
-        false => None,
-    };
-    let api_for = || api.clone().ok_or(ConfigError::NO_KEY_SOURCE);
-    let strategy = match mode {
-        VerifyMode::Offline => Strategy::Offline(offline()?),
-        VerifyMode::Online => Strategy::Online(api_for()?),
-        VerifyMode::Hybrid => Strategy::Hybrid(offline()?, api_for()?),
-    };
+    let strategy = remote.strategy(mode, offline)?;
     let policy = Policy {
         ttl: b.cache_ttl,
         negative_ttl: b.negative_cache_ttl,
@@ -227,7 +196,7 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
         site,
         now,
         revocations: Revocations::new(b.revocation_capacity),
-        events: Events::new(api.filter(|_| events_api), b.events_secret.clone()),
+        events: Events::new(remote.api.filter(|_| events_api), b.events_secret.clone()),
         leeway_ms: i64::try_from(b.leeway.as_millis()).unwrap_or(i64::MAX),
     })
 }
