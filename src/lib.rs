@@ -16,14 +16,17 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use authrocket_axum as axum;
 pub use authrocket_tower as tower;
 pub use authrocket_verify as verify;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use authrocket_axum::{CurrentUser, LoginRequired, Logout};
 pub use authrocket_tower::LoginRedirectLayer;
 pub use authrocket_tower::{AuthMode, AuthRocketLayer, RequirePermissionLayer, TokenCookie};

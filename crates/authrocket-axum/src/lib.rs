@@ -34,6 +34,7 @@
 //! * [`events_route`] — receives AuthRocket's events (webhooks): logouts seen at once.
 //! * [`RequirePermissionLayer`] — 403 `insufficient_scope` without a permission.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod events;
@@ -44,3 +45,8 @@ pub use authrocket_tower::{AuthContext, AuthRocketLayer, RequirePermissionLayer}
 pub use authrocket_tower::{LoginRedirect, LoginRedirectLayer};
 pub use events::events_route;
 pub use extract::{CurrentUser, CurrentUserRejection, LoginRequired, Logout};
+
+/// This crate's README, compiled as doctests so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -17,6 +17,7 @@
 //! assert_ne!(good, expired);
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod clock;
@@ -57,3 +58,8 @@ pub fn random_id(prefix: &str) -> String {
     );
     id
 }
+
+/// This crate's README, compiled as doctests so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

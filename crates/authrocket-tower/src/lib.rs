@@ -36,6 +36,7 @@
 //! [`redirect`] builds the URLs handed to LoginRocket (`redirect_uri`) from the app's
 //! configured origin; [`TokenCookie`] is the cookie that carries a browser's token.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod auth;
@@ -59,3 +60,8 @@ pub use reject::{
     grpc_status, insufficient_scope, is_grpc, json_error, missing_layer,
 };
 pub use token::TokenSource;
+
+/// This crate's README, compiled as doctests so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -535,6 +535,7 @@ impl VerifierBuilder {
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_url(mut self, url: impl Into<String>) -> Self {
         self.redis_url = Some(Secret(url.into()));
         self
@@ -549,6 +550,7 @@ impl VerifierBuilder {
     ///     .redis_timeout(std::time::Duration::from_millis(20)); // same rack: a tighter deadline
     /// ```
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_timeout(mut self, timeout: Duration) -> Self {
         self.redis_timeout = timeout;
         self
@@ -566,6 +568,7 @@ impl VerifierBuilder {
     /// assert!(!format!("{builder:?}").contains("random string"));
     /// ```
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_secret(mut self, secret: impl Into<String>) -> Self {
         self.redis_secret = Some(Secret(secret.into()));
         self

@@ -77,6 +77,7 @@
 //! `jsonwebtoken::crypto::verify` would rebuild them on every call. HMAC comparison is
 //! aws-lc's constant-time `hmac::verify`.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod api_gate;
@@ -113,3 +114,8 @@ pub use events::{EventError, EventErrorKind, EventOutcome};
 pub use fleet::FleetStats;
 pub use session::{Generation, Membership, Org, Permissions, Session, User};
 pub use verifier::Verifier;
+
+/// This crate's README, compiled as doctests so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
