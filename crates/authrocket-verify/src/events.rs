@@ -345,3 +345,20 @@ mod tests {
         assert!(Events::new(None, None).authorized(None));
     }
 }
+
+/// The event handling, for the fuzz targets (`fuzz/`): `body` as a webhook delivery and as
+/// the API's copy of the event; errors are fine, panics are not.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_event(body: &[u8]) {
+    let _ = delivery_id(body);
+    let Some(text) = std::str::from_utf8(body).ok() else {
+        return;
+    };
+    if let Some(event) = json::parse_object::<Event>(text) {
+        match event.effect() {
+            Effect::Revoke { session_id, .. } => assert!(!session_id.is_empty()),
+            Effect::Forget { user_id } => assert!(!user_id.is_empty()),
+            Effect::None => {}
+        }
+    }
+}

@@ -115,6 +115,21 @@ pub use fleet::FleetStats;
 pub use session::{Generation, Membership, Org, Permissions, Session, User};
 pub use verifier::Verifier;
 
+/// Entry points for the fuzz targets in `fuzz/` (cargo feature `fuzzing`): not an API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The session API's answer handling, with `body` as the answer.
+    pub fn session_answer(body: &[u8]) {
+        crate::session_api::fuzz_answer(body);
+    }
+
+    /// The event handling, with `body` as the delivery and as the API's copy.
+    pub fn event(body: &[u8]) {
+        crate::events::fuzz_event(body);
+    }
+}
+
 /// This crate's README, compiled as doctests so it cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -403,6 +403,18 @@ impl SessionApi {
         with_user: bool,
     ) -> Result<Confirmed, VerifyError> {
         let s: SessionObject = self.get(Caller::Verification, &["sessions", token]).await?;
+        self.answered(s, token, expected, now, with_user).await
+    }
+
+    /// What the API's answer `s` about `token` confirms (see [`confirm`](Self::confirm)).
+    async fn answered(
+        &self,
+        s: SessionObject,
+        token: &str,
+        expected: Expected<'_>,
+        now: i64,
+        with_user: bool,
+    ) -> Result<Confirmed, VerifyError> {
         if s.object.as_deref().is_some_and(|o| o != "session") {
             return Err(VerifyError::unavailable(
                 "session API answered with another object",
@@ -490,5 +502,58 @@ impl SessionApi {
                 }
             }),
         )
+    }
+}
+
+/// The session API's answer handling, for the fuzz targets (`fuzz/`): `body` as the answer
+/// about a token, in online and in hybrid mode; errors are fine, panics are not.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_answer(body: &[u8]) {
+    use futures_util::FutureExt;
+    use std::sync::OnceLock;
+
+    static API: OnceLock<SessionApi> = OnceLock::new();
+    let api = API.get_or_init(|| {
+        let key = Secret("ks_fuzz".to_owned());
+        SessionApi::new(
+            ApiSettings {
+                url: "http://127.0.0.1:9/v2",
+                api_key: Some(&key),
+                realm: Some("rl_fuzz"),
+                service: None,
+                account: None,
+            },
+            reqwest::Client::new(),
+            crate::api_gate::ApiGate::new(
+                crate::api_gate::Budget::default(),
+                crate::clock::Now::default(),
+            ),
+        )
+        .expect("a valid fuzzing setup")
+    });
+    let Some(text) = std::str::from_utf8(body).ok() else {
+        return;
+    };
+    let token = "eyJhbGciOiJIUzI1NiJ9.e30.c2ln";
+    for expected in [
+        Expected::Token,
+        Expected::Claims {
+            session_id: Some("kss_fuzz"),
+            user_id: "usr_fuzz",
+        },
+    ] {
+        if let Some(s) = json::parse_object::<SessionObject>(text) {
+            let now = 1_700_000_000;
+            // Without `with_user` nothing is fetched: the future is ready at once.
+            if let Some(Ok(confirmed)) = api.answered(s, token, expected, now, false).now_or_never()
+            {
+                let session = crate::session::Session::new(confirmed.into_data());
+                assert!(!session.user_id().is_empty(), "a session names its user");
+                assert!(
+                    session.expires_at().is_none_or(|e| e > now),
+                    "never expired"
+                );
+            }
+        }
     }
 }
