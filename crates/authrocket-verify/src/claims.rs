@@ -324,10 +324,10 @@ impl<'a> RawClaims<'a> {
             }
             _ => {}
         }
-        if let Some(expected) = &rules.issuer {
-            if self.iss.as_deref() != Some(expected.as_str()) {
-                return Err(VerifyError::WRONG_ISSUER);
-            }
+        if let Some(expected) = &rules.issuer
+            && self.iss.as_deref() != Some(expected.as_str())
+        {
+            return Err(VerifyError::WRONG_ISSUER);
         }
         match (&rules.realm, &self.aud) {
             (None, Some(_)) => {
@@ -338,10 +338,10 @@ impl<'a> RawClaims<'a> {
             }
             _ => {}
         }
-        if let (Some(realm), Some(rid)) = (&rules.realm, &self.rid) {
-            if **rid != *realm.as_str() {
-                return Err(VerifyError::wrong_realm(false));
-            }
+        if let (Some(realm), Some(rid)) = (&rules.realm, &self.rid)
+            && **rid != *realm.as_str()
+        {
+            return Err(VerifyError::wrong_realm(false));
         }
         self.generation()
     }

@@ -272,10 +272,10 @@ impl Events {
         let (set, order) = &mut *applied;
         if set.insert(id.into()) {
             order.push_back(id.into());
-            if order.len() > REMEMBERED {
-                if let Some(old) = order.pop_front() {
-                    set.remove(&old);
-                }
+            if order.len() > REMEMBERED
+                && let Some(old) = order.pop_front()
+            {
+                set.remove(&old);
             }
         }
     }
@@ -314,6 +314,23 @@ impl Events {
     }
 }
 
+/// The event handling, for the fuzz targets (`fuzz/`): `body` as a webhook delivery and as
+/// the API's copy of the event; errors are fine, panics are not.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_event(body: &[u8]) {
+    let _ = delivery_id(body);
+    let Some(text) = std::str::from_utf8(body).ok() else {
+        return;
+    };
+    if let Some(event) = json::parse_object::<Event>(text) {
+        match event.effect() {
+            Effect::Revoke { session_id, .. } => assert!(!session_id.is_empty()),
+            Effect::Forget { user_id } => assert!(!user_id.is_empty()),
+            Effect::None => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,22 +360,5 @@ mod tests {
         assert!(!events.authorized(Some("s3creT")));
         assert!(!events.authorized(None));
         assert!(Events::new(None, None).authorized(None));
-    }
-}
-
-/// The event handling, for the fuzz targets (`fuzz/`): `body` as a webhook delivery and as
-/// the API's copy of the event; errors are fine, panics are not.
-#[cfg(feature = "fuzzing")]
-pub(crate) fn fuzz_event(body: &[u8]) {
-    let _ = delivery_id(body);
-    let Some(text) = std::str::from_utf8(body).ok() else {
-        return;
-    };
-    if let Some(event) = json::parse_object::<Event>(text) {
-        match event.effect() {
-            Effect::Revoke { session_id, .. } => assert!(!session_id.is_empty()),
-            Effect::Forget { user_id } => assert!(!user_id.is_empty()),
-            Effect::None => {}
-        }
     }
 }

@@ -421,10 +421,10 @@ impl SessionApi {
             ));
         }
         self.check_about(&s, token, expected)?;
-        if let (Some(realm), Some(rid)) = (&self.realm, &s.realm_id) {
-            if rid != realm {
-                return Err(VerifyError::wrong_realm(false));
-            }
+        if let (Some(realm), Some(rid)) = (&self.realm, &s.realm_id)
+            && rid != realm
+        {
+            return Err(VerifyError::wrong_realm(false));
         }
         let expires_at = s
             .expires_at
@@ -441,10 +441,10 @@ impl SessionApi {
             }
             _ => None,
         };
-        if let (Some(u), Some(id)) = (&user, &user_id) {
-            if &u.id != id {
-                return Err(self.inconsistent(Inconsistency::OtherUser));
-            }
+        if let (Some(u), Some(id)) = (&user, &user_id)
+            && &u.id != id
+        {
+            return Err(self.inconsistent(Inconsistency::OtherUser));
         }
         let user_id = user_id
             .or_else(|| user.as_ref().map(|u| u.id.clone()))

@@ -158,10 +158,8 @@ fn session_json(st: &RealmState, s: &StoredSession, embed: bool, version: Versio
     if version == Version::V2 {
         body["realm_id"] = json!(st.realm_id);
     }
-    if embed {
-        if let Some(u) = st.users.get(&s.user_id) {
-            body["user"] = user_json(u);
-        }
+    if embed && let Some(u) = st.users.get(&s.user_id) {
+        body["user"] = user_json(u);
     }
     body
 }

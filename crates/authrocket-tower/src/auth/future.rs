@@ -147,11 +147,10 @@ where
                 }
                 StateProj::Calling { fut } => {
                     let mut res = ready!(fut.poll(cx))?;
-                    if *this.clear_cookie {
-                        if let Some(v) = this.shared.sources.cookie.as_ref().and_then(|c| c.clear())
-                        {
-                            res.headers_mut().append(SET_COOKIE, v);
-                        }
+                    if *this.clear_cookie
+                        && let Some(v) = this.shared.sources.cookie.as_ref().and_then(|c| c.clear())
+                    {
+                        res.headers_mut().append(SET_COOKIE, v);
                     }
                     return Poll::Ready(Ok(res.map(ResponseBody::inner)));
                 }

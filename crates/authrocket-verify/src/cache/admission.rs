@@ -65,7 +65,10 @@ impl Usefulness {
     /// Whether this request should consult (and may fill) the store.
     pub(super) fn consult(&self) -> bool {
         !self.bypass.load(Ordering::Relaxed)
-            || self.tick.fetch_add(1, Ordering::Relaxed) % SAMPLE == 0
+            || self
+                .tick
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(SAMPLE)
     }
 
     /// Count one eviction, and whether the evicted session had ever been used.

@@ -193,7 +193,7 @@ impl Cache {
                 // One store hit in eight promotes the token into the hot table: a token in
                 // use gets there after a few requests, while a stream of different tokens
                 // does not churn it (each promotion copies a token and drops another).
-                if hits % 8 == 0 {
+                if hits.is_multiple_of(8) {
                     self.hot.put(token, &session, deadline_ms);
                 }
                 return Lookup::Hit(Ok(session));
@@ -203,11 +203,11 @@ impl Cache {
             }
             Found::Absent => {}
         }
-        if self.policy.remembers_rejections() {
-            if let Found::Live((), _) = self.rejected.get(miss.key, || miss.digest(token), now) {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Lookup::Hit(Err(VerifyError::REVOKED));
-            }
+        if self.policy.remembers_rejections()
+            && let Found::Live((), _) = self.rejected.get(miss.key, || miss.digest(token), now)
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Hit(Err(VerifyError::REVOKED));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         Lookup::Miss(miss)

@@ -179,10 +179,10 @@ impl<V: Clone> Store<V> {
     /// Remove the entry of the token with `key` and `digest`, if it is still filed.
     pub(crate) fn remove(&self, key: u64, digest: &Digest) {
         let mut shard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = shard.find(key) {
-            if shard.lines[i].digest == *digest {
-                shard.remove_at(i);
-            }
+        if let Some(i) = shard.find(key)
+            && shard.lines[i].digest == *digest
+        {
+            shard.remove_at(i);
         }
     }
 

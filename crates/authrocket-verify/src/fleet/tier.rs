@@ -430,10 +430,10 @@ impl Inner {
     }
 
     fn keep_pending(&self, id: String, until_ms: i64) {
-        if let Ok(mut pending) = self.pending.lock() {
-            if pending.len() < PENDING {
-                pending.push((id, until_ms));
-            }
+        if let Ok(mut pending) = self.pending.lock()
+            && pending.len() < PENDING
+        {
+            pending.push((id, until_ms));
         }
     }
 
