@@ -18,6 +18,9 @@
 //! * With `AUTHROCKET_REDIS_URL`, shares logouts (and, online or hybrid, verified sessions)
 //!   with every other instance using the same Redis: `scripts/fleet.sh` runs three.
 //! * Logs to stderr, level from `RUST_LOG` (e.g. `RUST_LOG=authrocket=debug`).
+//! * `cargo run --example server --features metrics`: `GET /metrics` in Prometheus' format
+//!   (verifications by mode, result and error code; cache tiers; API and JWKS calls; events;
+//!   revocations — see `authrocket::verify::meters`).
 
 use authrocket::axum::events_route;
 use authrocket::{
@@ -92,6 +95,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT must be a port number, not {p:?}"))?,
         Err(_) => 3000,
     };
+    // With `--features metrics`: the operators' numbers at GET /metrics (Prometheus). The
+    // recorder goes in before the verifier is built, which registers its handles.
+    #[cfg(feature = "metrics")]
+    let prometheus = {
+        let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+        let upkeep = handle.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                upkeep.run_upkeep();
+            }
+        });
+        handle
+    };
     let configured = KEY_SOURCES.iter().any(|v| std::env::var_os(v).is_some());
     // With no settings, a local fake realm stands in for AuthRocket (the library itself
     // would refuse an empty configuration; this example chooses the fallback).
@@ -143,6 +160,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .route("/healthz", get(|| async { "ok\n" }));
     if let Some(verifier) = events {
         app = app.route("/authrocket/events", events_route(verifier));
+    }
+    #[cfg(feature = "metrics")]
+    {
+        app = app.route(
+            "/metrics",
+            get(move || {
+                let rendered = prometheus.render();
+                async move { rendered }
+            }),
+        );
     }
     // LoginRocket Web's redirect flow: `?token=` becomes the `arToken` cookie.
     let app = app.layer(LoginRedirectLayer::new(&auth));

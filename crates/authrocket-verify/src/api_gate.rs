@@ -167,6 +167,15 @@ impl ApiGate {
                 Some(seconds_until(now, closed_until)),
             ));
         }
+        // The wait is over: the first caller after it says so.
+        if closed_until != i64::MIN
+            && self
+                .closed_until_ms
+                .compare_exchange(closed_until, i64::MIN, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            crate::meters::breaker(false);
+        }
         let busy = |reason| VerifyError::unavailable_for(reason, Some(BUSY_RETRY_AFTER));
         if caller == Caller::Event {
             self.events.enter(now).map_err(busy)?;
@@ -185,6 +194,7 @@ impl ApiGate {
         let ms = i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX);
         let until = self.now.millis().saturating_add(ms);
         self.closed_until_ms.fetch_max(until, Ordering::AcqRel);
+        crate::meters::breaker(true);
     }
 }
 

@@ -221,7 +221,10 @@ impl Jwks {
 
 impl Inner {
     async fn fetch_and_store(&self) -> FetchOutcome {
+        let started = std::time::Instant::now();
         let result = self.fetch().await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        crate::meters::jwks_fetch(outcome, started.elapsed().as_secs_f64());
         match &result {
             Ok(keys) => {
                 tracing::debug!(keys = keys.len(), "authrocket: JWKS fetched");

@@ -96,6 +96,7 @@ mod json;
 mod jwks;
 mod jwt;
 mod keys;
+pub mod meters;
 mod revocation;
 mod secret;
 mod session;

@@ -157,7 +157,8 @@ impl Revocations {
         }
         shard.until.insert(key.0, until_ms);
         shard.by_time.push(Reverse((until_ms, key.0)));
-        self.len.fetch_add(1, Ordering::Relaxed);
+        let len = self.len.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::meters::revocations(len);
     }
 
     /// Sessions held, after dropping those whose time has passed.

@@ -290,6 +290,29 @@ impl SessionApi {
         segments: &[&str],
     ) -> Result<T, VerifyError> {
         let _permit = self.gate.admit(caller)?;
+        let started = std::time::Instant::now();
+        let result = self.call(segments).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) if *e == VerifyError::REVOKED => "not_found",
+            Err(e) if e.is_unavailable() => "unavailable",
+            Err(_) => "refused",
+        };
+        let endpoint = match segments.first().copied() {
+            Some("sessions") => "sessions",
+            Some("users") => "users",
+            Some("events") => "events",
+            _ => "other",
+        };
+        crate::meters::api_call(endpoint, outcome, started.elapsed().as_secs_f64());
+        result
+    }
+
+    /// One call, admitted by the gate.
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        segments: &[&str],
+    ) -> Result<T, VerifyError> {
         let url = crate::urls::join_path(&self.base, segments);
         let request = self.client.get(url).headers(self.headers.clone());
         let response = http::send_idempotent(request)

@@ -12,6 +12,7 @@ use crate::error::ConfigError;
 use crate::events::Events;
 use crate::fleet::{Fleet, FleetSettings};
 use crate::keys;
+use crate::meters::Meters;
 use crate::revocation::Revocations;
 use crate::secret::Secret;
 use crate::strategy::{Keys, Offline, Strategy};
@@ -34,6 +35,8 @@ pub(crate) struct Parts {
     pub(crate) events: Events,
     /// The fleet tier, when Redis is configured.
     pub(crate) fleet: Option<Fleet>,
+    /// The hot path's metrics handles (nothing without the `metrics` feature).
+    pub(crate) meters: Meters,
     /// The leeway, in milliseconds: revocations last until `expires_at` plus this.
     pub(crate) leeway_ms: i64,
 }
@@ -187,6 +190,7 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
         None => None,
     };
     Ok(Parts {
+        meters: Meters::new(mode),
         fleet,
         cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(policy, now.clone())),
         strategy,

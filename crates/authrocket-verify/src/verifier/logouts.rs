@@ -108,13 +108,17 @@ impl Verifier {
         let result = self.apply_event(body, secret).await;
         match &result {
             Ok(outcome) => {
+                crate::meters::event(outcome.as_str(), None);
                 tracing::debug!(outcome = outcome.as_str(), "authrocket: event received")
             }
-            Err(e) => tracing::debug!(
-                outcome = "refused",
-                code = e.code(),
-                "authrocket: event received"
-            ),
+            Err(e) => {
+                crate::meters::event("refused", Some(e.code()));
+                tracing::debug!(
+                    outcome = "refused",
+                    code = e.code(),
+                    "authrocket: event received"
+                )
+            }
         }
         result
     }

@@ -17,6 +17,7 @@ use crate::config::VerifierBuilder;
 use crate::error::{ConfigError, VerifyError};
 use crate::fleet::Shared;
 use crate::jwt::Compact;
+use crate::meters::Tier;
 use crate::session::Session;
 use crate::setup::{self, Parts};
 
@@ -107,6 +108,9 @@ impl Verifier {
             outcome = tracing::field::Empty,
             code = tracing::field::Empty,
         );
+        // Without the `metrics` feature this is `()` and costs nothing.
+        #[allow(clippy::let_unit_value)]
+        let start = self.inner.meters.start();
         // The span is entered around the work only when a subscriber wants it.
         let result = if span.is_disabled() {
             self.verify_cached(token).await
@@ -120,6 +124,7 @@ impl Verifier {
         } else {
             span.record("outcome", "accepted");
         }
+        self.inner.meters.verified(start, &result);
         result
     }
 
@@ -139,13 +144,20 @@ impl Verifier {
         let Some(cache) = &parts.cache else {
             return self.fresh(token, compact).await;
         };
+        let meters = &parts.meters;
         if let Some(session) = cache.hot(token) {
+            meters.lookup(Tier::Hot, true);
             return self.unless_revoked(session);
         }
+        meters.lookup(Tier::Hot, false);
         let mut miss = match cache.lookup(token) {
-            Lookup::Hit(verdict) => return verdict.and_then(|s| self.unless_revoked(s)),
+            Lookup::Hit(verdict) => {
+                meters.lookup(Tier::Store, true);
+                return verdict.and_then(|s| self.unless_revoked(s));
+            }
             Lookup::Miss(miss) => miss,
         };
+        meters.lookup(Tier::Store, false);
         if !parts.strategy.uses_api() {
             let verdict = self.fresh(token, compact).await;
             cache.store(token, miss, &verdict);
@@ -180,7 +192,11 @@ impl Verifier {
         let digest = miss.digest(token);
         let mut claimed = false;
         if let Some(fleet) = &parts.fleet {
-            match fleet.verdict(&digest).await {
+            let shared = fleet.verdict(&digest).await;
+            parts
+                .meters
+                .lookup(Tier::Redis, matches!(shared, Shared::Found(..)));
+            match shared {
                 Shared::Found(session, until) => {
                     let verdict = self.unless_revoked(session);
                     cache.store_until(token, miss, &verdict, until);

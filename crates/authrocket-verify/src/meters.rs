@@ -1,0 +1,174 @@
+//! What operators can read, through the [`metrics`](https://docs.rs/metrics) facade (cargo
+//! feature `metrics`; without it every function here is empty and compiles away). Labels are
+//! low-cardinality only — modes, results, error codes, tiers, outcomes — never a token, a
+//! user or a session. Names and labels follow ASP.NET Core's authentication meters
+//! (`aspnetcore.authentication.authenticate.duration` with `result` = `success` / `failure` /
+//! `none` and `error.type`).
+//!
+//! | metric | kind | labels | what |
+//! | --- | --- | --- | --- |
+//! | `authrocket.verify.duration` | histogram (s) | `mode`, `result` (`success`, `failure`, `none`), `error.type` (the error code, on failure) | one verification, cache included |
+//! | `authrocket.cache.lookups` | counter | `tier` (`hot`, `store`, `redis`), `outcome` (`hit`, `miss`) | where verdicts were found |
+//! | `authrocket.api.calls` | counter | `endpoint` (`sessions`, `users`, `events`), `outcome` (`ok`, `not_found`, `unavailable`, `refused`) | session-API calls made |
+//! | `authrocket.api.duration` | histogram (s) | `endpoint`, `outcome` | their latency |
+//! | `authrocket.api.breaker` | gauge | — | 1 while the API's `Retry-After` holds every call, else 0 |
+//! | `authrocket.jwks.fetches` | counter | `outcome` (`ok`, `error`) | JWKS fetches |
+//! | `authrocket.jwks.duration` | histogram (s) | `outcome` | their latency |
+//! | `authrocket.events.received` | counter | `outcome` (`applied`, `ignored`, `duplicate`, `refused`), `error.type` (on refusal) | webhook deliveries |
+//! | `authrocket.revocations` | gauge | — | sessions in the revocation set |
+//!
+//! The verification histogram and cache counters are registered when the verifier is built:
+//! install the recorder (e.g. `metrics-exporter-prometheus`) before building it.
+
+#[cfg(feature = "metrics")]
+use std::time::Instant;
+
+use crate::config::VerifyMode;
+use crate::error::VerifyError;
+use crate::session::Session;
+
+/// Where a verdict was looked up.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Tier {
+    Hot,
+    Store,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Redis,
+}
+
+/// The hot-path handles, registered once per verifier.
+#[cfg(feature = "metrics")]
+pub(crate) struct Meters {
+    mode: &'static str,
+    success: metrics::Histogram,
+    none: metrics::Histogram,
+    /// `[tier][hit]`
+    lookups: [[metrics::Counter; 2]; 3],
+}
+
+/// No metrics in this build.
+#[cfg(not(feature = "metrics"))]
+pub(crate) struct Meters;
+
+impl std::fmt::Debug for Meters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Meters")
+    }
+}
+
+/// When a verification started (nothing without the feature).
+#[cfg(feature = "metrics")]
+pub(crate) type Start = Instant;
+/// When a verification started (nothing without the feature).
+#[cfg(not(feature = "metrics"))]
+pub(crate) type Start = ();
+
+#[cfg(feature = "metrics")]
+const DURATION: &str = "authrocket.verify.duration";
+
+#[cfg(feature = "metrics")]
+impl Meters {
+    pub(crate) fn new(mode: VerifyMode) -> Self {
+        let mode = mode.as_str();
+        let lookup = |tier: &'static str, outcome: &'static str| metrics::counter!("authrocket.cache.lookups", "tier" => tier, "outcome" => outcome);
+        let tier = |t| [lookup(t, "miss"), lookup(t, "hit")];
+        Self {
+            mode,
+            success: metrics::histogram!(DURATION, "mode" => mode, "result" => "success"),
+            none: metrics::histogram!(DURATION, "mode" => mode, "result" => "none"),
+            lookups: [tier("hot"), tier("store"), tier("redis")],
+        }
+    }
+
+    pub(crate) fn start(&self) -> Start {
+        Instant::now()
+    }
+
+    /// A verification that began at `start` ended with `result`.
+    pub(crate) fn verified(&self, start: Start, result: &Result<Session, VerifyError>) {
+        let seconds = start.elapsed().as_secs_f64();
+        match result {
+            Ok(_) => self.success.record(seconds),
+            Err(e) if e.code() == "missing_token" => self.none.record(seconds),
+            Err(e) => metrics::histogram!(DURATION, "mode" => self.mode, "result" => "failure",
+                                          "error.type" => e.code())
+            .record(seconds),
+        }
+    }
+
+    pub(crate) fn lookup(&self, tier: Tier, hit: bool) {
+        self.lookups[tier as usize][usize::from(hit)].increment(1);
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+impl Meters {
+    pub(crate) fn new(_: VerifyMode) -> Self {
+        Self
+    }
+
+    #[inline(always)]
+    pub(crate) fn start(&self) -> Start {}
+
+    #[inline(always)]
+    pub(crate) fn verified(&self, _: Start, _: &Result<Session, VerifyError>) {}
+
+    #[inline(always)]
+    pub(crate) fn lookup(&self, _: Tier, _: bool) {}
+}
+
+/// A session-API call to `endpoint` ended with `outcome` after `seconds`.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) fn api_call(endpoint: &'static str, outcome: &'static str, seconds: f64) {
+    #[cfg(feature = "metrics")]
+    {
+        metrics::counter!("authrocket.api.calls", "endpoint" => endpoint, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("authrocket.api.duration", "endpoint" => endpoint, "outcome" => outcome)
+            .record(seconds);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (endpoint, outcome, seconds);
+}
+
+/// Whether the API's `Retry-After` holds every call.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) fn breaker(open: bool) {
+    #[cfg(feature = "metrics")]
+    metrics::gauge!("authrocket.api.breaker").set(f64::from(u8::from(open)));
+    #[cfg(not(feature = "metrics"))]
+    let _ = open;
+}
+
+/// A JWKS fetch ended with `outcome` after `seconds`.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) fn jwks_fetch(outcome: &'static str, seconds: f64) {
+    #[cfg(feature = "metrics")]
+    {
+        metrics::counter!("authrocket.jwks.fetches", "outcome" => outcome).increment(1);
+        metrics::histogram!("authrocket.jwks.duration", "outcome" => outcome).record(seconds);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (outcome, seconds);
+}
+
+/// A webhook delivery ended with `outcome` (`refused`: with the error `code`).
+pub(crate) fn event(outcome: &'static str, code: Option<&'static str>) {
+    #[cfg(feature = "metrics")]
+    match code {
+        Some(code) => metrics::counter!("authrocket.events.received", "outcome" => outcome,
+                                        "error.type" => code)
+        .increment(1),
+        None => metrics::counter!("authrocket.events.received", "outcome" => outcome).increment(1),
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (outcome, code);
+}
+
+/// The revocation set holds `len` sessions.
+pub(crate) fn revocations(len: usize) {
+    #[cfg(feature = "metrics")]
+    metrics::gauge!("authrocket.revocations").set(len as f64);
+    #[cfg(not(feature = "metrics"))]
+    let _ = len;
+}
