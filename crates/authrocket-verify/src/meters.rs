@@ -23,7 +23,6 @@
 #[cfg(feature = "metrics")]
 use std::time::Instant;
 
-use crate::config::VerifyMode;
 use crate::error::VerifyError;
 use crate::session::Session;
 
@@ -68,8 +67,8 @@ const DURATION: &str = "authrocket.verify.duration";
 
 #[cfg(feature = "metrics")]
 impl Meters {
-    pub(crate) fn new(mode: VerifyMode) -> Self {
-        let mode = mode.as_str();
+    /// The handles of a verifier in `mode` (`offline`, `online`, `hybrid`).
+    pub(crate) fn new(mode: &'static str) -> Self {
         let lookup = |tier: &'static str, outcome: &'static str| metrics::counter!("authrocket.cache.lookups", "tier" => tier, "outcome" => outcome);
         let tier = |t| [lookup(t, "miss"), lookup(t, "hit")];
         Self {
@@ -103,7 +102,7 @@ impl Meters {
 
 #[cfg(not(feature = "metrics"))]
 impl Meters {
-    pub(crate) fn new(_: VerifyMode) -> Self {
+    pub(crate) fn new(_: &'static str) -> Self {
         Self
     }
 

@@ -190,7 +190,7 @@ pub(crate) fn compile(b: VerifierBuilder) -> Result<Parts, ConfigError> {
         None => None,
     };
     Ok(Parts {
-        meters: Meters::new(mode),
+        meters: Meters::new(mode.as_str()),
         fleet,
         cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(policy, now.clone())),
         strategy,
