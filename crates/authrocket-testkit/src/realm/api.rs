@@ -164,6 +164,18 @@ fn session_json(st: &RealmState, s: &StoredSession, embed: bool, version: Versio
     body
 }
 
+/// The session `id` (a `kss_` id or one of its tokens) names, as the API answers it: a
+/// session refreshed by LoginRocket has several tokens, and the answer names the one asked
+/// about.
+fn session_asked(st: &RealmState, id: &str, embed: bool, version: Version) -> Option<Value> {
+    let s = st.find_session(id)?;
+    let mut body = session_json(st, s, embed, version);
+    if !id.starts_with("kss_") {
+        body["token"] = json!(id);
+    }
+    Some(body)
+}
+
 /// The API credential checks AuthRocket makes: `None` when they pass.
 fn check_credentials(st: &RealmState, headers: &HeaderMap, version: Version) -> Option<Response> {
     let (key_header, realm_header) = version.headers();
@@ -222,15 +234,7 @@ pub(super) async fn session_v2(
         Version::V2,
         &headers,
         "Session not found",
-        |st| {
-            let s = st.find_session(&id)?;
-            let mut body = session_json(st, s, st.embed_user, Version::V2);
-            // A session refreshed by LoginRocket has several tokens: the one asked about.
-            if !id.starts_with("kss_") {
-                body["token"] = json!(id);
-            }
-            Some(body)
-        },
+        |st| session_asked(st, &id, st.embed_user, Version::V2),
     )
     .await
 }
@@ -247,10 +251,7 @@ pub(super) async fn session_v1(
         Version::V1,
         &headers,
         "Session not found",
-        |st| {
-            let s = st.find_session(&id)?;
-            Some(session_json(st, s, true, Version::V1))
-        },
+        |st| session_asked(st, &id, true, Version::V1),
     )
     .await
 }

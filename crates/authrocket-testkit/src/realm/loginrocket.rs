@@ -28,23 +28,24 @@ use super::api::{begin, fault_response};
 use super::state::{RealmState, Shared};
 use crate::random_id;
 
-/// Every call, by its path under `/v2/`.
-const CALLS: &[&str] = &[
-    "login",
-    "login/verify",
-    "session",
-    "password/forgot",
-    "password/reset",
-    "profile/password",
-    "profile",
-    "signup/request",
-    "signup",
-    "email/verify",
+/// Every call, by its path under `/v2/`, and the name its requests are counted under
+/// (`FakeRealm::requests`, faults).
+const CALLS: &[(&str, &str)] = &[
+    ("login", "/v2/login"),
+    ("login/verify", "/v2/login/verify"),
+    ("session", "/v2/session"),
+    ("password/forgot", "/v2/password/forgot"),
+    ("password/reset", "/v2/password/reset"),
+    ("profile/password", "/v2/profile/password"),
+    ("profile", "/v2/profile"),
+    ("signup/request", "/v2/signup/request"),
+    ("signup", "/v2/signup"),
+    ("email/verify", "/v2/email/verify"),
 ];
 
 pub(super) fn routes() -> Router<Shared> {
-    CALLS.iter().fold(Router::new(), |router, call| {
-        router.route(&format!("/v2/{call}"), any(dispatch))
+    CALLS.iter().fold(Router::new(), |router, (_, path)| {
+        router.route(path, any(dispatch))
     })
 }
 
@@ -250,8 +251,8 @@ fn decorate(mut response: Response, origin: Option<HeaderValue>) -> Response {
 async fn dispatch(State(state): State<Shared>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let origin = allowed_origin(&state, &parts.headers);
-    let call_path = parts.uri.path().trim_start_matches("/v2/").to_owned();
-    let Some(endpoint) = CALLS.iter().find(|c| **c == call_path) else {
+    let Some(&(endpoint, counted)) = CALLS.iter().find(|(_, path)| *path == parts.uri.path())
+    else {
         return decorate(StatusCode::NOT_FOUND.into_response(), origin);
     };
     if parts.method == Method::OPTIONS {
@@ -275,18 +276,6 @@ async fn dispatch(State(state): State<Shared>, request: Request) -> Response {
         );
         return decorate(r, Some(origin));
     }
-    let counted = match *endpoint {
-        "login" => "/v2/login",
-        "login/verify" => "/v2/login/verify",
-        "session" => "/v2/session",
-        "password/forgot" => "/v2/password/forgot",
-        "password/reset" => "/v2/password/reset",
-        "profile/password" => "/v2/profile/password",
-        "profile" => "/v2/profile",
-        "signup/request" => "/v2/signup/request",
-        "signup" => "/v2/signup",
-        _ => "/v2/email/verify",
-    };
     let fault = begin(&state, counted, &parts.headers);
     if let Some(r) = fault_response(fault, &state).await {
         return decorate(r, origin);
@@ -305,7 +294,7 @@ async fn dispatch(State(state): State<Shared>, request: Request) -> Response {
     };
     let call = Call { params, lang };
     let mut st = state.lock().expect("fake realm state");
-    let response = match (parts.method.clone(), *endpoint) {
+    let response = match (parts.method.clone(), endpoint) {
         (Method::POST, "login") => login(&mut st, &call),
         (Method::POST, "login/verify") => verify_login(&mut st, &call),
         (Method::GET, "session") => get_session(&mut st, &call),

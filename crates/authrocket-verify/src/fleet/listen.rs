@@ -39,12 +39,7 @@ async fn run(
         if listener.strong_count() == 0 {
             return;
         }
-        let mut conn = inner.conn.clone();
-        let channel = inner.names.channel();
-        let subscribed = inner
-            .call(BACKGROUND, async move { conn.subscribe(channel).await })
-            .await;
-        if subscribed.is_some() {
+        if subscribe(&inner).await {
             break;
         }
         tokio::time::sleep(PROBE).await;
@@ -69,10 +64,7 @@ async fn run(
                     if back && disconnected {
                         // Connected, but no resubscription was seen: subscribe again (its
                         // confirmation clears the flag and loads the set).
-                        let mut conn = inner.conn.clone();
-                        let channel = inner.names.channel();
-                        let subscribe = async move { conn.subscribe(channel).await };
-                        inner.call(BACKGROUND, subscribe).await;
+                        subscribe(&inner).await;
                     }
                 }
             }
@@ -87,6 +79,17 @@ async fn run(
             }
         }
     }
+}
+
+/// Subscribe to the announcements (the connection manager resubscribes after a
+/// reconnection); its confirmation arrives as a push. `true` once subscribed.
+async fn subscribe(inner: &Inner) -> bool {
+    let mut conn = inner.conn.clone();
+    let channel = inner.names.channel();
+    inner
+        .call(BACKGROUND, async move { conn.subscribe(channel).await })
+        .await
+        .is_some()
 }
 
 fn on_push(inner: &Inner, listener: &dyn Listener, push: PushInfo) {
