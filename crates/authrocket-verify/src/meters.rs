@@ -18,8 +18,12 @@
 //! | `authrocket.revocations` | gauge | — | sessions in the revocation set |
 //!
 //! The verification histogram and cache counters are registered when the verifier is built:
-//! install the recorder (e.g. `metrics-exporter-prometheus`) before building it.
+//! install the recorder (e.g. `metrics-exporter-prometheus`) before building it. A verifier
+//! built while no recorder is installed does not read the clock for the duration histogram
+//! at all, so the feature costs such a verifier next to nothing.
 
+#[cfg(feature = "metrics")]
+use std::cell::Cell;
 #[cfg(feature = "metrics")]
 use std::time::Instant;
 
@@ -39,6 +43,8 @@ pub(crate) enum Tier {
 #[cfg(feature = "metrics")]
 pub(crate) struct Meters {
     mode: &'static str,
+    /// Whether the duration histogram reaches a recorder: without one, the clock is not read.
+    timed: bool,
     success: metrics::Histogram,
     none: metrics::Histogram,
     /// `[tier][hit]`
@@ -55,9 +61,9 @@ impl std::fmt::Debug for Meters {
     }
 }
 
-/// When a verification started (nothing without the feature).
+/// When a verification started (`None` when nobody records it; nothing without the feature).
 #[cfg(feature = "metrics")]
-pub(crate) type Start = Instant;
+pub(crate) type Start = Option<Instant>;
 /// When a verification started (nothing without the feature).
 #[cfg(not(feature = "metrics"))]
 pub(crate) type Start = ();
@@ -71,20 +77,23 @@ impl Meters {
     pub(crate) fn new(mode: &'static str) -> Self {
         let lookup = |tier: &'static str, outcome: &'static str| metrics::counter!("authrocket.cache.lookups", "tier" => tier, "outcome" => outcome);
         let tier = |t| [lookup(t, "miss"), lookup(t, "hit")];
+        let success = metrics::histogram!(DURATION, "mode" => mode, "result" => "success");
         Self {
             mode,
-            success: metrics::histogram!(DURATION, "mode" => mode, "result" => "success"),
+            timed: reaches_recorder(&success),
+            success,
             none: metrics::histogram!(DURATION, "mode" => mode, "result" => "none"),
             lookups: [tier("hot"), tier("store"), tier("redis")],
         }
     }
 
     pub(crate) fn start(&self) -> Start {
-        Instant::now()
+        self.timed.then(Instant::now)
     }
 
     /// A verification that began at `start` ended with `result`.
     pub(crate) fn verified(&self, start: Start, result: &Result<Session, VerifyError>) {
+        let Some(start) = start else { return };
         let seconds = start.elapsed().as_secs_f64();
         match result {
             Ok(_) => self.success.record(seconds),
@@ -98,6 +107,24 @@ impl Meters {
     pub(crate) fn lookup(&self, tier: Tier, hit: bool) {
         self.lookups[tier as usize][usize::from(hit)].increment(1);
     }
+}
+
+/// Whether `histogram` reaches a recorder. The handle a missing recorder gives out never
+/// converts the value it is handed to a number; every other one does, and recording a value
+/// zero times adds nothing. `metrics` has no other way to ask.
+#[cfg(feature = "metrics")]
+fn reaches_recorder(histogram: &metrics::Histogram) -> bool {
+    /// A value that notes when it is read.
+    struct Probe<'a>(&'a Cell<bool>);
+    impl metrics::IntoF64 for Probe<'_> {
+        fn into_f64(self) -> f64 {
+            self.0.set(true);
+            0.0
+        }
+    }
+    let read = Cell::new(false);
+    histogram.record_many(Probe(&read), 0);
+    read.get()
 }
 
 #[cfg(not(feature = "metrics"))]
@@ -170,4 +197,67 @@ pub(crate) fn revocations(len: usize) {
     metrics::gauge!("authrocket.revocations").set(len as f64);
     #[cfg(not(feature = "metrics"))]
     let _ = len;
+}
+
+#[cfg(all(test, feature = "metrics"))]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use metrics::{
+        Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString,
+        Unit,
+    };
+
+    use super::Meters;
+
+    /// A recorder that counts the values its histograms receive.
+    #[derive(Default)]
+    struct Samples(Arc<AtomicUsize>);
+
+    struct Count(Arc<AtomicUsize>);
+
+    impl HistogramFn for Count {
+        fn record(&self, _: f64) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    impl Recorder for Samples {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::noop()
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::from_arc(Arc::new(Count(Arc::clone(&self.0))))
+        }
+    }
+
+    #[test]
+    fn without_a_recorder_the_clock_is_not_read() {
+        let meters = Meters::new("offline");
+        assert!(!meters.timed);
+        assert!(meters.start().is_none());
+    }
+
+    #[test]
+    fn with_a_recorder_verifications_are_timed_and_the_probe_records_nothing() {
+        let recorder = Samples::default();
+        let meters = metrics::with_local_recorder(&recorder, || Meters::new("offline"));
+        assert!(meters.timed);
+        assert_eq!(
+            recorder.0.load(Ordering::Relaxed),
+            0,
+            "the probe added a sample"
+        );
+        let start = meters.start();
+        assert!(start.is_some());
+        meters.verified(start, &Err(crate::VerifyError::missing_token()));
+        assert_eq!(recorder.0.load(Ordering::Relaxed), 1);
+    }
 }
