@@ -163,7 +163,9 @@ impl Verifier {
             cache.store(token, miss, &verdict);
             return verdict;
         }
-        // One session-API call for every concurrent miss of this token.
+        // One session-API call for every concurrent miss of this token. The digest is taken
+        // before `miss` is copied into the flight, which then reuses it (fleet key, store).
+        let digest = miss.digest(token);
         let (verifier, owned) = (self.clone(), token.to_owned());
         let flight = move || -> futures_util::future::BoxFuture<'static, _> {
             Box::pin(async move {
@@ -171,7 +173,7 @@ impl Verifier {
                 verifier.decide(&owned, compact, miss).await
             })
         };
-        parts.flights.run(miss.digest(token), flight).await
+        parts.flights.run(digest, flight).await
     }
 
     /// An in-process miss the session API decides: the fleet's copy when another instance
